@@ -1,0 +1,1 @@
+"""Actions a person can run from Slack: rollback, retrain, silence, acknowledge."""

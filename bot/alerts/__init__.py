@@ -1,0 +1,1 @@
+"""Alertmanager webhook: payload models and the receiving endpoint."""

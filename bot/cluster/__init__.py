@@ -1,0 +1,1 @@
+"""Evidence collectors that read the Kubernetes API (kubernetes-asyncio)."""

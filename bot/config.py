@@ -1,0 +1,170 @@
+"""Settings: environment variables and an optional YAML file, validated once at start.
+
+Read by `cli` and handed explicitly to `app.create_app` and everything below it; nothing
+reads the environment at import time. The environment wins over the file, so a secret
+can stay out of the file. Names are in DESIGN.md and docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.triage.target import TargetLabels
+
+MIB = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key and the problem."""
+
+
+class CollectorSettings(BaseModel):
+    """Time limits of the evidence collectors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    budget_seconds: float = Field(default=8.0, gt=0)
+    kubernetes_timeout_seconds: float = Field(default=3.0, gt=0)
+    prometheus_timeout_seconds: float = Field(default=3.0, gt=0)
+    log_lines: int = Field(default=400, gt=0)
+    prometheus_window_minutes: float = Field(default=30.0, gt=0)
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGE_BOT_", extra="forbid", frozen=True, populate_by_name=True
+    )
+
+    webhook_token: SecretStr | None = None
+    data_dir: Path = Path("var")
+    max_body_bytes: int = Field(default=8 * MIB, gt=0)
+    queue_size: int = Field(default=1000, gt=0)
+    dedup_window_seconds: float = Field(default=600.0, ge=0)
+    shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
+    sqlite_synchronous: Literal["normal", "full"] = "full"
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    target_labels: TargetLabels = TargetLabels()
+    collectors: CollectorSettings = CollectorSettings()
+
+    kubeconfig: Path | None = Field(
+        default=None, validation_alias=AliasChoices("kubeconfig", "KUBECONFIG")
+    )
+    in_cluster: bool | None = None
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("slack_bot_token", "SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("slack_signing_secret", "SLACK_SIGNING_SECRET"),
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("slack_app_token", "SLACK_APP_TOKEN")
+    )
+    slack_api_url: str | None = None
+    slack_channel: str | None = None
+    slack_allowed_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("slack_allowed_users", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("kubeconfig", mode="before")
+    @classmethod
+    def _first_kubeconfig(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            first = value.split(os.pathsep)[0].strip()
+            return first or None
+        return value
+
+    @field_validator("prometheus_url", "alertmanager_url", "slack_api_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("must start with http:// or https://")
+            return value.rstrip("/") if not value.endswith("/api/") else value
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init values; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @property
+    def database_path(self) -> Path:
+        """Where the SQLite store lives."""
+        return self.data_dir / "triage-bot.sqlite3"
+
+    @property
+    def cluster_configured(self) -> bool:
+        """True when a kubeconfig is given or the service runs inside a cluster."""
+        if self.in_cluster is not None:
+            return self.in_cluster or self.kubeconfig is not None
+        return self.kubeconfig is not None or "KUBERNETES_SERVICE_HOST" in os.environ
+
+
+def _format_errors(error: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        lines.append(f"  {key}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The YAML file as a mapping; a `ConfigError` naming the problem otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, the optional file and explicit overrides."""
+    values = read_config_file(config_file) if config_file else {}
+    values.update(overrides)
+    source = f"file {config_file} and environment" if config_file else "environment"
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from exc

@@ -1,0 +1,1 @@
+"""Drift engine: ingest of production inputs, windows, reference samples, statistics."""

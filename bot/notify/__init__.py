@@ -1,0 +1,1 @@
+"""Notifiers: where finished triages go (console by default, Slack when configured)."""

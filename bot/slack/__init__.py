@@ -1,0 +1,1 @@
+"""Slack: Block Kit rendering, the notifier transport and interactivity."""

@@ -1,0 +1,1 @@
+"""Triage: evidence types, target resolution, the pipeline, the worker and the verdict."""

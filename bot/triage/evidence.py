@@ -1,0 +1,303 @@
+"""The typed evidence that collectors hand to the verdict and the notifiers.
+
+Collectors (`bot.cluster`, `bot.prom_evidence`, `bot.drift`) produce these frozen
+dataclasses; `triage.verdict` reads them; `notify` and `slack.render` show them. Each kind
+registers itself by its `kind` name so a stored report can be read back typed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import TypeAdapter
+
+_KINDS: dict[str, type[Evidence]] = {}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Base of every evidence kind; subclasses set `kind` and list what they saw."""
+
+    kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            _KINDS[cls.kind] = cls
+
+    def lines(self) -> tuple[str, ...]:
+        """Short human-readable lines, most important first."""
+        return ()
+
+
+def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
+    """JSON-ready dict of an evidence value, tagged with its kind."""
+    data = TypeAdapter(type(evidence)).dump_python(evidence, mode="json")
+    return {"kind": evidence.kind, **data}
+
+
+def evidence_from_dict(data: dict[str, Any]) -> Evidence | None:
+    """The typed evidence back from `evidence_to_dict`; None for an unknown kind."""
+    cls = _KINDS.get(str(data.get("kind", "")))
+    if cls is None:
+        return None
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return TypeAdapter(cls).validate_python({k: v for k, v in data.items() if k in fields})
+
+
+# --- the target ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an alert group is about, resolved from its labels."""
+
+    namespace: str | None = None
+    inference_service: str | None = None
+    deployment: str | None = None
+    pod: str | None = None
+    model: str | None = None
+
+    @property
+    def names_workload(self) -> bool:
+        """True when the labels name something in the cluster to look at."""
+        return bool(self.inference_service or self.deployment or self.pod)
+
+    def describe(self) -> str:
+        """`namespace/name` of the most specific workload, or a plain note."""
+        name = self.inference_service or self.deployment or self.pod or self.model
+        if not name:
+            return "no workload named in the alert labels"
+        return f"{self.namespace or '?'}/{name}"
+
+
+# --- Kubernetes evidence ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A status condition of a Kubernetes object."""
+
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A rollout step: a Knative Revision (serverless) or a ReplicaSet (raw mode)."""
+
+    name: str
+    created_at: datetime | None
+    ready: bool | None = None
+    storage_uri: str = ""
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class TrafficTarget:
+    """One line of the traffic split."""
+
+    revision: str
+    percent: int
+    latest: bool = False
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class InferenceServiceEvidence(Evidence):
+    """The KServe InferenceService and its rollout history."""
+
+    kind: ClassVar[str] = "inference_service"
+    name: str
+    namespace: str
+    ready: bool | None
+    deployment_mode: str = "Serverless"
+    conditions: tuple[Condition, ...] = ()
+    latest_ready_revision: str = ""
+    latest_created_revision: str = ""
+    previous_rolledout_revision: str = ""
+    canary_traffic_percent: int | None = None
+    storage_uri: str = ""
+    runtime: str = ""
+    traffic: tuple[TrafficTarget, ...] = ()
+    revisions: tuple[Revision, ...] = ()
+    generation: int | None = None
+    spec_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """What one container of a pod is doing and how it last ended."""
+
+    name: str
+    ready: bool
+    restart_count: int = 0
+    waiting_reason: str = ""
+    waiting_message: str = ""
+    last_terminated_reason: str = ""
+    last_exit_code: int | None = None
+    last_terminated_message: str = ""
+    last_terminated_at: datetime | None = None
+    memory_limit_bytes: int | None = None
+    cpu_limit_cores: float | None = None
+
+
+@dataclass(frozen=True)
+class PodState:
+    """One pod of the model."""
+
+    name: str
+    phase: str
+    ready: bool
+    node: str = ""
+    started_at: datetime | None = None
+    containers: tuple[ContainerState, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class PodsEvidence(Evidence):
+    """The model's pods."""
+
+    kind: ClassVar[str] = "pods"
+    pods: tuple[PodState, ...] = ()
+    selector: str = ""
+
+
+@dataclass(frozen=True)
+class KubeEvent:
+    """A warning event about the model's objects, repeats already counted."""
+
+    reason: str
+    message: str
+    object_kind: str
+    object_name: str
+    count: int = 1
+    last_seen: datetime | None = None
+    type: str = "Warning"
+
+
+@dataclass(frozen=True)
+class EventsEvidence(Evidence):
+    """Warning events about the pods, the InferenceService and its revisions."""
+
+    kind: ClassVar[str] = "events"
+    events: tuple[KubeEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    """Error lines and tracebacks of one container, redacted, repeats collapsed."""
+
+    pod: str
+    container: str
+    previous: bool
+    lines: tuple[str, ...] = ()
+    error_count: int = 0
+    has_traceback: bool = False
+
+
+@dataclass(frozen=True)
+class LogsEvidence(Evidence):
+    """Log excerpts of the model containers."""
+
+    kind: ClassVar[str] = "logs"
+    excerpts: tuple[LogExcerpt, ...] = ()
+
+
+# --- Prometheus evidence ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a range query: labels and (unix time, value) points."""
+
+    labels: dict[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class ResourceUse:
+    """Peak use of one container against its limit over the window."""
+
+    pod: str
+    container: str
+    memory_bytes: float | None = None
+    memory_limit_bytes: float | None = None
+    cpu_cores: float | None = None
+    cpu_limit_cores: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricsEvidence(Evidence):
+    """The alert's own expression around its start, and resource use."""
+
+    kind: ClassVar[str] = "metrics"
+    expression: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    series: tuple[Series, ...] = ()
+    resources: tuple[ResourceUse, ...] = ()
+
+
+# --- data evidence ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """One feature's latest drift measure."""
+
+    name: str
+    test: str
+    statistic: float
+    p_value: float
+    drifted: bool
+    effect: float | None = None
+    drifted_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DriftEvidence(Evidence):
+    """What the drift engine measured for the alert's model around the alert."""
+
+    kind: ClassVar[str] = "drift"
+    model: str
+    evaluated_at: datetime | None = None
+    window_rows: int = 0
+    drift_share: float = 0.0
+    dataset_drift: bool = False
+    features: tuple[FeatureDrift, ...] = ()
+    accuracy: float | None = None
+    accuracy_baseline: float | None = None
+    prediction_drift: bool = False
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CollectorResult:
+    """What one collector returned: evidence, or a note saying why not."""
+
+    collector: str
+    evidence: Evidence | None = None
+    note: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision: a category, how sure, why, and what to do."""
+
+    category: str  # infrastructure | rollout | data-drift | concept-drift | unknown
+    confidence: float
+    summary: str
+    reasons: tuple[str, ...] = ()
+    action: str = ""
+    action_kind: str = ""  # rollback | retrain | raise-memory | investigate | none
+    details: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,160 @@
+"""The finished triage of one alert group: what notifiers render and the store keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.triage.evidence import (
+    CollectorResult,
+    Evidence,
+    Target,
+    Verdict,
+    evidence_from_dict,
+    evidence_to_dict,
+)
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """The part of one alert a person reads."""
+
+    name: str
+    status: str
+    severity: str
+    summary: str
+    starts_at: datetime
+    ends_at: datetime | None
+    generator_url: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TriageReport:
+    """Everything known about one alert group at one notification."""
+
+    group_key: str
+    status: str  # firing | resolved
+    receiver: str
+    alertname: str
+    severity: str
+    target: Target
+    alerts: tuple[AlertLine, ...]
+    truncated_alerts: int
+    results: tuple[CollectorResult, ...]
+    verdict: Verdict
+    started_at: datetime
+    finished_at: datetime
+    external_url: str = ""
+    common_labels: dict[str, str] = field(default_factory=dict)
+    common_annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def alert_count(self) -> int:
+        """Alerts in the group, counting the ones Alertmanager truncated."""
+        return len(self.alerts) + self.truncated_alerts
+
+    def evidence(self) -> list[Evidence]:
+        """The evidence the collectors returned, in collector order."""
+        return [r.evidence for r in self.results if r.evidence is not None]
+
+    def notes(self) -> list[str]:
+        """Why some collector returned nothing."""
+        return [f"{r.collector}: {r.note}" for r in self.results if r.note]
+
+    def find(self, kind: type[Evidence]) -> Evidence | None:
+        """The first evidence of a kind, if any collector returned it."""
+        return next((e for e in self.evidence() if isinstance(e, kind)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored, served by the API, printed by `triage --json`)."""
+        from pydantic import TypeAdapter
+
+        head = TypeAdapter(_ReportHead).dump_python(_ReportHead.of(self), mode="json")
+        head["alert_count"] = self.alert_count
+        head["results"] = [
+            {
+                "collector": r.collector,
+                "note": r.note,
+                "seconds": round(r.seconds, 4),
+                "evidence": evidence_to_dict(r.evidence) if r.evidence else None,
+            }
+            for r in self.results
+        ]
+        return head
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TriageReport:
+        """Read back what `to_dict` wrote."""
+        from pydantic import TypeAdapter
+
+        head = TypeAdapter(_ReportHead).validate_python(data)
+        results = tuple(
+            CollectorResult(
+                collector=str(r["collector"]),
+                note=str(r.get("note", "")),
+                seconds=float(r.get("seconds", 0.0)),
+                evidence=evidence_from_dict(r["evidence"]) if r.get("evidence") else None,
+            )
+            for r in data.get("results", [])
+        )
+        return head.build(results)
+
+
+@dataclass(frozen=True)
+class _ReportHead:
+    """The report without its polymorphic results, for pydantic (de)serialisation."""
+
+    group_key: str
+    status: str
+    receiver: str
+    alertname: str
+    severity: str
+    target: Target
+    alerts: tuple[AlertLine, ...]
+    truncated_alerts: int
+    verdict: Verdict
+    started_at: datetime
+    finished_at: datetime
+    external_url: str
+    common_labels: dict[str, str]
+    common_annotations: dict[str, str]
+
+    @classmethod
+    def of(cls, r: TriageReport) -> _ReportHead:
+        return cls(
+            r.group_key,
+            r.status,
+            r.receiver,
+            r.alertname,
+            r.severity,
+            r.target,
+            r.alerts,
+            r.truncated_alerts,
+            r.verdict,
+            r.started_at,
+            r.finished_at,
+            r.external_url,
+            r.common_labels,
+            r.common_annotations,
+        )
+
+    def build(self, results: tuple[CollectorResult, ...]) -> TriageReport:
+        return TriageReport(
+            group_key=self.group_key,
+            status=self.status,
+            receiver=self.receiver,
+            alertname=self.alertname,
+            severity=self.severity,
+            target=self.target,
+            alerts=self.alerts,
+            truncated_alerts=self.truncated_alerts,
+            results=results,
+            verdict=self.verdict,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            external_url=self.external_url,
+            common_labels=self.common_labels,
+            common_annotations=self.common_annotations,
+        )
