@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic import field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.triage.target import TargetLabels
@@ -37,6 +44,65 @@ class CollectorSettings(BaseModel):
     prometheus_window_minutes: float = Field(default=30.0, gt=0)
 
 
+class SlackRoute(BaseModel):
+    """Send groups whose labels match every `match` pair to `channel`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    match: dict[str, str] = Field(min_length=1)
+    channel: str = Field(min_length=1)
+
+
+class ActionRule(BaseModel):
+    """Who may run which actions in which namespaces (Slack user or user group IDs)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actions: tuple[Literal["*", "ack", "silence", "rollback", "retrain"], ...] = ("*",)
+    namespaces: tuple[str, ...] = ("*",)
+    users: tuple[str, ...] = Field(min_length=1)
+
+
+class SlackSettings(BaseModel):
+    """Slack routing, mentions, authorization rules and transport limits (config file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    routes: tuple[SlackRoute, ...] = ()
+    mentions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    rules: tuple[ActionRule, ...] = ()
+    max_interaction_bytes: int = Field(default=1 * MIB, gt=0)
+    signature_max_age_seconds: float = Field(default=300.0, gt=0)
+    retries: int = Field(default=3, ge=0)
+    retry_interval_seconds: float = Field(default=1.0, ge=0)
+    outbox_retry_seconds: float = Field(default=30.0, gt=0)
+    charts: bool = True
+    usergroup_cache_seconds: float = Field(default=60.0, ge=0)
+
+
+class RetrainSettings(BaseModel):
+    """Where the retrain Job template comes from and how long it may run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_template: dict[str, Any] | None = None
+    configmap: str | None = None  # "name" (model namespace) or "namespace/name"
+    configmap_key: str = "job.yaml"
+    timeout_seconds: float = Field(default=3600.0, gt=0)
+    log_tail_lines: int = Field(default=20, gt=0)
+
+
+class ActionSettings(BaseModel):
+    """Limits of the actions run from Slack."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    silence_durations: tuple[str, ...] = ("1h", "4h", "24h")
+    rollback_timeout_seconds: float = Field(default=600.0, gt=0)
+    poll_seconds: float = Field(default=5.0, gt=0)
+    retrain: RetrainSettings = RetrainSettings()
+
+
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -54,6 +120,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
     queue_size: int = Field(default=1000, gt=0)
+    triage_workers: int = Field(default=4, gt=0, le=64)
     dedup_window_seconds: float = Field(default=600.0, ge=0)
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
     sqlite_synchronous: Literal["normal", "full"] = "full"
@@ -83,6 +150,8 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None
     slack_channel: str | None = None
     slack_allowed_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack: SlackSettings = SlackSettings()
+    actions: ActionSettings = ActionSettings()
 
     @field_validator("slack_allowed_users", mode="before")
     @classmethod
@@ -155,7 +224,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of keys, not {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
+        )
     return data
 
 

@@ -33,9 +33,20 @@ class Evidence:
         return ()
 
 
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Evidence]) -> TypeAdapter[Any]:
+    # Building an adapter costs milliseconds; reports are serialised on every triage.
+    adapter = _ADAPTERS.get(cls.kind)
+    if adapter is None:
+        adapter = _ADAPTERS[cls.kind] = TypeAdapter(cls)
+    return adapter
+
+
 def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
     """JSON-ready dict of an evidence value, tagged with its kind."""
-    data = TypeAdapter(type(evidence)).dump_python(evidence, mode="json")
+    data = _adapter(type(evidence)).dump_python(evidence, mode="json")
     return {"kind": evidence.kind, **data}
 
 
@@ -45,7 +56,8 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence | None:
     if cls is None:
         return None
     fields = {f.name for f in dataclasses.fields(cls)}
-    return TypeAdapter(cls).validate_python({k: v for k, v in data.items() if k in fields})
+    value: Evidence = _adapter(cls).validate_python({k: v for k, v in data.items() if k in fields})
+    return value
 
 
 # --- the target ------------------------------------------------------------------------
@@ -128,6 +140,7 @@ class InferenceServiceEvidence(Evidence):
     revisions: tuple[Revision, ...] = ()
     generation: int | None = None
     spec_changed_at: datetime | None = None
+    notes: tuple[str, ...] = ()  # partial failures, e.g. revisions not readable
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,8 @@ class PodState:
     started_at: datetime | None = None
     containers: tuple[ContainerState, ...] = ()
     conditions: tuple[Condition, ...] = ()
+    reason: str = ""  # status.reason, e.g. Evicted
+    message: str = ""  # status.message, e.g. "The node was low on resource: memory."
 
 
 @dataclass(frozen=True)
@@ -243,6 +258,30 @@ class MetricsEvidence(Evidence):
     end: datetime | None = None
     series: tuple[Series, ...] = ()
     resources: tuple[ResourceUse, ...] = ()
+    # Added for bot.promql: the alert's threshold (split off the expression so the
+    # chart shows values below it too), the alert start to mark, and partial failures.
+    threshold: float | None = None
+    comparison: str = ""
+    alert_start: datetime | None = None
+    notes: tuple[str, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """Peak of the alert's expression against its threshold, then resource pressure."""
+        out: list[str] = []
+        values = [v for s in self.series for _, v in s.points if v == v]  # NaN != NaN
+        if values:
+            bound = f" (threshold {self.comparison} {self.threshold:g})" if self.comparison else ""
+            out.append(f"`{self.expression}` peaked at {max(values):.4g}{bound}")
+        for r in self.resources:
+            if r.memory_bytes is not None and r.memory_limit_bytes:
+                share = r.memory_bytes / r.memory_limit_bytes
+                if share >= 0.8:
+                    out.append(f"{r.pod}/{r.container}: memory at {share:.0%} of its limit")
+            if r.cpu_cores is not None and r.cpu_limit_cores:
+                share = r.cpu_cores / r.cpu_limit_cores
+                if share >= 0.8:
+                    out.append(f"{r.pod}/{r.container}: CPU at {share:.0%} of its limit")
+        return (*out, *self.notes)
 
 
 # --- data evidence ----------------------------------------------------------------------

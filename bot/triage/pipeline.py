@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 Decide = Callable[[Target, Sequence[Evidence], Notification], Verdict]
 
 
-def _alert_lines(notification: Notification) -> tuple[AlertLine, ...]:
+def alert_lines(notification: Notification) -> tuple[AlertLine, ...]:
+    """What a person reads of each alert in the notification."""
     return tuple(
         AlertLine(
             name=a.labels.get("alertname", ""),
@@ -96,7 +97,7 @@ class Pipeline:
             alertname=notification.alertname,
             severity=notification.common_labels.get("severity", ""),
             target=target,
-            alerts=_alert_lines(notification),
+            alerts=alert_lines(notification),
             truncated_alerts=notification.truncated_alerts,
             results=tuple(results),
             verdict=verdict,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from bot.triage.evidence import (
     CollectorResult,
@@ -69,9 +72,7 @@ class TriageReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored, served by the API, printed by `triage --json`)."""
-        from pydantic import TypeAdapter
-
-        head = TypeAdapter(_ReportHead).dump_python(_ReportHead.of(self), mode="json")
+        head: dict[str, Any] = _head_adapter().dump_python(_ReportHead.of(self), mode="json")
         head["alert_count"] = self.alert_count
         head["results"] = [
             {
@@ -87,9 +88,7 @@ class TriageReport:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TriageReport:
         """Read back what `to_dict` wrote."""
-        from pydantic import TypeAdapter
-
-        head = TypeAdapter(_ReportHead).validate_python(data)
+        head = _head_adapter().validate_python(data)
         results = tuple(
             CollectorResult(
                 collector=str(r["collector"]),
@@ -158,3 +157,9 @@ class _ReportHead:
             common_labels=self.common_labels,
             common_annotations=self.common_annotations,
         )
+
+
+@cache
+def _head_adapter() -> TypeAdapter[_ReportHead]:
+    # Building an adapter costs milliseconds; the worker serialises every report.
+    return TypeAdapter(_ReportHead)

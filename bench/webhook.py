@@ -1,0 +1,192 @@
+"""Benchmark `POST /alertmanager` against a bare aiohttp handler that only parses JSON.
+
+Both servers run as subprocesses on loopback, loaded in turn from this process in the same
+run, so the ratio is fair on a noisy machine. Prints throughput, latency percentiles and
+the ratios; the bot runs with auth, validation, the durable (fsync) write, dedup and
+its triage worker on.
+
+    .venv/bin/python bench/webhook.py [--seconds 5] [--concurrency 32] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+TOKEN = "bench-token"
+FIXTURE = Path(__file__).parent.parent / "tests" / "fixtures" / "high-error-rate-firing.json"
+
+
+def _bare_app() -> web.Application:
+    async def handle(request: web.Request) -> web.Response:
+        json.loads(await request.read())
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_post("/alertmanager", handle)
+    app.router.add_get("/readyz", lambda _: asyncio.sleep(0, web.json_response({})))
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
+    if kind == "bare":
+        cmd = [sys.executable, __file__, "--serve-bare", str(port)]
+    else:
+        cmd = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
+    env = {
+        **os.environ,
+        "TRIAGE_BOT_WEBHOOK_TOKEN": TOKEN,
+        "TRIAGE_BOT_DATA_DIR": data_dir,
+        "TRIAGE_BOT_LOG_LEVEL": "WARNING",
+        "TRIAGE_BOT_QUEUE_SIZE": "1000000",
+        **({"TRIAGE_BOT_SQLITE_SYNCHRONOUS": os.environ["SYNC"]} if "SYNC" in os.environ else {}),
+    }
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _bodies(count: int) -> list[bytes]:
+    base: dict[str, Any] = json.loads(FIXTURE.read_text())
+    out = []
+    for i in range(count):
+        body = json.loads(json.dumps(base))
+        body["groupKey"] = f'{{}}:{{alertname="HighErrorRate", model="m{i}"}}'
+        body["alerts"][0]["fingerprint"] = f"{i:016x}"
+        out.append(json.dumps(body).encode())
+    return out
+
+
+async def _wait_ready(session: aiohttp.ClientSession, url: str) -> None:
+    for _ in range(300):
+        try:
+            async with session.get(f"{url}/readyz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+async def _closed_loop(
+    session: aiohttp.ClientSession, url: str, bodies: list[bytes], seconds: float, workers: int
+) -> tuple[float, list[float]]:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    counter = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            body = bodies[next(counter) % len(bodies)]
+            began = time.perf_counter()
+            async with session.post(f"{url}/alertmanager", data=body, headers=headers) as r:
+                await r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"status {r.status}")
+            latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return len(latencies) / (time.perf_counter() - began), latencies
+
+
+async def _open_loop(
+    session: aiohttp.ClientSession, url: str, bodies: list[bytes], rate: float, seconds: float
+) -> list[float]:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+
+    async def one(body: bytes) -> None:
+        began = time.perf_counter()
+        async with session.post(f"{url}/alertmanager", data=body, headers=headers) as r:
+            await r.read()
+        latencies.append(time.perf_counter() - began)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(bodies[i % len(bodies)])))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+def _pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 2 else 0.0
+
+
+async def _measure(kind: str, args: argparse.Namespace, rate: float | None) -> dict[str, float]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data_dir:
+        proc = _start(kind, port, data_dir)
+        try:
+            connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                await _wait_ready(session, url)
+                bodies = _bodies(200_000)
+                await _closed_loop(session, url, bodies[-2000:], 1.0, args.concurrency)  # warm up
+                rps, lat = await _closed_loop(session, url, bodies, args.seconds, args.concurrency)
+                result = {"rps": rps, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
+                if rate:
+                    fresh = _bodies(int(rate * args.seconds) + 10)
+                    fresh = [b.replace(b'model=\\"m', b'model=\\"open') for b in fresh]
+                    open_lat = await _open_loop(session, url, fresh, rate, args.seconds)
+                    result.update(open_p50=_pct(open_lat, 50), open_p99=_pct(open_lat, 99))
+                return result
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        web.run_app(_bare_app(), host="127.0.0.1", port=args.serve_bare, print=None)
+        return
+    # Alternate the two servers so a burst of load elsewhere hits both alike.
+    bares, bots = [], []
+    for _ in range(args.rounds):
+        bares.append(asyncio.run(_measure("bare", args, None)))
+        bots.append(asyncio.run(_measure("bot", args, None)))
+    bare = max(bares, key=lambda r: r["rps"])
+    bot_max = max(bots, key=lambda r: r["rps"])
+    half = bot_max["rps"] / 2
+    bot = asyncio.run(_measure("bot", args, half))
+    for name, r in (("bare handler", bare), ("triage-bot", bot_max)):
+        print(f"{name:13}: {r['rps']:8.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")
+    print(
+        f"at half load ({half:.0f} req/s, open loop): p50 {bot['open_p50']:.2f} ms"
+        f"  p99 {bot['open_p99']:.2f} ms (goal p99 < 10 ms)"
+    )
+    print(f"throughput ratio bot/bare: {bot_max['rps'] / bare['rps']:.2f} (goal >= 0.50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""`POST /alertmanager`: authenticate, bound, parse, dedup, store durably, enqueue.
+
+Registered by `app`. Every refusal is a 4xx with `{"error": ..., "detail": ...}` naming
+the problem; a full queue or a failed write is a 503 with Retry-After so Alertmanager
+retries. Only after the notification is committed to the store does it answer 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.alerts.dedup import DedupIndex
+from bot.alerts.models import Notification
+from bot.metrics import BotMetrics
+from bot.store import Store
+from bot.triage.queue import QueuedNotification, QueueFull, TriageQueue
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "10"
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """What the receiver checks."""
+
+    token: str | None
+    max_body_bytes: int
+
+
+def _error(
+    status: int, error: str, detail: Any = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    body: dict[str, Any] = {"error": error}
+    if detail is not None:
+        body["detail"] = detail
+    return web.json_response(body, status=status, headers=headers)
+
+
+_RETRY = {"Retry-After": RETRY_AFTER_SECONDS}
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
+        for e in exc.errors(include_url=False)
+    ]
+
+
+async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is longer than `limit` (read no further than that)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class AlertmanagerReceiver:
+    """The webhook handler and what it writes to."""
+
+    def __init__(
+        self,
+        config: ReceiverConfig,
+        store: Store,
+        queue: TriageQueue,
+        dedup: DedupIndex,
+        metrics: BotMetrics,
+    ) -> None:
+        self._config = config
+        self._token = config.token.encode() if config.token else None
+        self._store = store
+        self._queue = queue
+        self._dedup = dedup
+        self._metrics = metrics
+
+    def _authorized(self, request: web.Request) -> bool:
+        if self._token is None:
+            return True
+        header = request.headers.get("Authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(credentials.strip().encode(), self._token)
+
+    def _count(self, outcome: str) -> None:
+        self._metrics.webhooks.labels(outcome).inc()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Accept one webhook."""
+        if not self._authorized(request):
+            self._count("unauthorized")
+            return _error(
+                401,
+                "missing or wrong bearer token",
+                headers={"WWW-Authenticate": 'Bearer realm="triage-bot"'},
+            )
+        if request.content_type != "application/json":
+            self._count("bad_content_type")
+            return _error(
+                415,
+                f"content type must be application/json, not {request.content_type or 'none'}",
+            )
+        body = await _read_bounded(request, self._config.max_body_bytes)
+        if body is None:
+            self._count("too_large")
+            return _error(413, f"body larger than {self._config.max_body_bytes} bytes")
+        try:
+            notification = Notification.model_validate_json(body)
+        except ValidationError as exc:
+            return self._invalid(exc)
+        return await self._accept(notification, body)
+
+    def _invalid(self, exc: ValidationError) -> web.Response:
+        errors = exc.errors(include_url=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            self._count("malformed")
+            return _error(400, "body is not valid JSON", errors[0]["msg"])
+        if any(e["type"] == "model_type" and not e["loc"] for e in errors):
+            self._count("invalid")
+            return _error(422, "body must be a JSON object (Alertmanager webhook v4)")
+        self._count("invalid")
+        fields = _field_errors(exc)
+        return _error(422, f"invalid webhook payload: {fields[0]['field']}", fields)
+
+    async def _accept(self, notification: Notification, body: bytes) -> web.Response:
+        key = notification.dedup_key()
+        claim = self._dedup.claim(key)
+        if not claim.is_new:
+            return await self._duplicate(claim.original, notification)
+        try:
+            self._queue.reserve()
+        except QueueFull:
+            self._dedup.failed(key, QueueFull())
+            self._count("queue_full")
+            return _error(503, "triage queue is full, retry later", headers=_RETRY)
+        try:
+            ident = await self._store.add_notification(
+                notification.group_key, notification.status, key, body.decode()
+            )
+        except Exception as exc:
+            self._queue.release()
+            self._dedup.failed(key, exc)
+            self._count("store_error")
+            log.exception("could not store notification")
+            return _error(503, "could not store the notification", headers=_RETRY)
+        self._dedup.stored(key)
+        self._queue.put_reserved(QueuedNotification(ident, notification.group_key))
+        self._metrics.queue_depth.set(self._queue.depth)
+        self._count("accepted")
+        log.info(
+            "notification accepted",
+            extra={
+                "group_key": notification.group_key,
+                "status": notification.status,
+                "alerts": len(notification.alerts),
+                "id": ident,
+            },
+        )
+        return web.json_response({"status": "accepted", "id": ident})
+
+    async def _duplicate(
+        self, original: asyncio.Future[None] | None, notification: Notification
+    ) -> web.Response:
+        if original is not None:
+            try:
+                await asyncio.shield(original)
+            except Exception:
+                self._count("store_error")
+                return _error(503, "could not store the notification", headers=_RETRY)
+        self._count("duplicate")
+        log.info("duplicate notification ignored", extra={"group_key": notification.group_key})
+        return web.json_response({"status": "duplicate"})

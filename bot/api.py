@@ -1,0 +1,61 @@
+"""Read-only HTTP endpoints: health, readiness, recent triages and metrics.
+
+Registered by `app`; they read the store, the worker and the metrics registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from bot.store import Store
+
+MAX_LIMIT = 500
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+def readyz(is_ready: Callable[[], bool]) -> Handler:
+    """Readiness: the store is open and shutdown has not begun."""
+
+    async def handler(_: web.Request) -> web.Response:
+        if is_ready():
+            return web.json_response({"ready": True})
+        return web.json_response({"ready": False}, status=503)
+
+    return handler
+
+
+def triages(store: Callable[[], Store | None]) -> Handler:
+    """`GET /api/triages?limit=N`: recent triages, newest first."""
+
+    async def handler(request: web.Request) -> web.Response:
+        raw = request.query.get("limit", "50")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            return web.json_response(
+                {"error": f"limit must be an integer from 1 to {MAX_LIMIT}"}, status=400
+            )
+        current = store()
+        if current is None or not current.is_open:
+            return web.json_response({"error": "store is not open"}, status=503)
+        return web.json_response({"triages": await current.list_triages(int(raw))})
+
+    return handler
+
+
+def metrics(registry: CollectorRegistry) -> Handler:
+    """`GET /metrics` in the Prometheus text format."""
+
+    async def handler(_: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(registry))
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    return handler

@@ -1,0 +1,314 @@
+"""The durable store: SQLite through aiosqlite, one connection per process.
+
+Opened and closed by `app` (and the CLI). The receiver writes notifications through a
+group-commit writer (many webhooks, one transaction) before it answers 200; the worker
+reads them back, saves one triage row per alert group and marks notifications done.
+Other modules (Slack outbox, audit, drift history) add their own tables through
+`ensure_schema` on the same connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.triage.report import TriageReport
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY,
+    group_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    processed_at TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS notifications_pending ON notifications(state, group_key, id);
+CREATE INDEX IF NOT EXISTS notifications_received ON notifications(received_at);
+CREATE TABLE IF NOT EXISTS triages (
+    group_key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    alertname TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    alert_count INTEGER NOT NULL,
+    truncated_alerts INTEGER NOT NULL,
+    verdict TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    notifications INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    resolved_at TEXT,
+    report TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS triages_updated ON triages(updated_at);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class PendingNotification:
+    """A notification accepted but not yet triaged."""
+
+    id: int
+    group_key: str
+    body: str
+
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class _Write:
+    statements: tuple[Statement, ...]
+    done: asyncio.Future[None]
+
+
+class Store:
+    """Notifications and triages in SQLite."""
+
+    def __init__(self, path: Path, *, synchronous: str = "full") -> None:
+        self.path = path
+        self._synchronous = "FULL" if synchronous == "full" else "NORMAL"
+        self._conn: aiosqlite.Connection | None = None
+        self._next_id = 1
+        self._writes: asyncio.Queue[_Write] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.is_open = False
+
+    async def open(self) -> None:
+        """Open (or create) the database and start the group-commit writer."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(self.path)
+        # WAL lets the readers (API) run beside the writer; FULL fsyncs every commit.
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute(f"PRAGMA synchronous={self._synchronous}")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.executescript(_SCHEMA)
+        await db.commit()
+        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM notifications") as cur:
+            row = await cur.fetchone()
+        self._conn = db
+        self._next_id = int(row[0] if row else 0) + 1
+        self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
+        self.is_open = True
+
+    @property
+    def _db(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("store is not open")
+        return self._conn
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The shared connection, for modules that keep tables of their own."""
+        return self._db
+
+    async def ensure_schema(self, script: str) -> None:
+        """Run `CREATE ... IF NOT EXISTS` statements of another module."""
+        await self._db.executescript(script)
+        await self._db.commit()
+
+    async def close(self) -> None:
+        """Finish queued writes and close the database."""
+        self.is_open = False
+        if self._writer is not None:
+            await self._writes.join()
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    # --- notifications: group commit ----------------------------------------------------
+
+    async def write(self, *statements: Statement) -> None:
+        """Run statements in one transaction, batched with other writers' (group commit).
+
+        Returns once the commit is durable; raises what the database raised.
+        """
+        if not self.is_open:
+            raise RuntimeError("store is closed")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writes.put_nowait(_Write(statements, done))
+        await done
+
+    async def add_notification(self, group_key: str, status: str, dedup_key: str, body: str) -> int:
+        """Write a notification durably; returns its id once the commit is done."""
+        ident = self._next_id
+        self._next_id += 1
+        await self.write(
+            (
+                "INSERT INTO notifications (id, group_key, status, dedup_key, received_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (ident, group_key, status, dedup_key, _now(), body),
+            )
+        )
+        return ident
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._writes.get()]
+            while not self._writes.empty():
+                batch.append(self._writes.get_nowait())
+            try:
+                await self._commit(batch)
+            except Exception:
+                # One bad write must not fail the others: retry each on its own.
+                await self._rollback()
+                for write in batch:
+                    try:
+                        await self._commit([write])
+                    except Exception as exc:
+                        log.exception("store write failed")
+                        await self._rollback()
+                        if not write.done.done():
+                            write.done.set_exception(exc)
+            for write in batch:
+                if not write.done.done():
+                    write.done.set_result(None)
+                self._writes.task_done()
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        statements = [st for write in batch for st in write.statements]
+        i = 0
+        while i < len(statements):
+            # Runs of the same statement (many webhooks) go down in one executemany.
+            j = i
+            while j < len(statements) and statements[j][0] == statements[i][0]:
+                j += 1
+            await self._db.executemany(statements[i][0], [p for _, p in statements[i:j]])
+            i = j
+        await self._db.commit()
+
+    async def _rollback(self) -> None:
+        try:
+            await self._db.rollback()
+        except Exception:
+            log.exception("rollback failed")
+
+    async def pending(self, group_key: str | None = None) -> list[PendingNotification]:
+        """Notifications not yet triaged, oldest first (all, or one group's)."""
+        sql = "SELECT id, group_key, body FROM notifications WHERE state = 'pending'"
+        args: tuple[str, ...] = ()
+        if group_key is not None:
+            sql += " AND group_key = ?"
+            args = (group_key,)
+        async with self._db.execute(sql + " ORDER BY id", args) as cur:
+            rows = await cur.fetchall()
+        return [PendingNotification(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def recent_dedup_keys(self, since: datetime) -> list[tuple[str, datetime]]:
+        """Dedup keys received since a time, to rebuild the in-memory index at start."""
+        async with self._db.execute(
+            "SELECT dedup_key, MAX(received_at) FROM notifications WHERE received_at >= ?"
+            " GROUP BY dedup_key",
+            (since.isoformat(),),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(str(r[0]), datetime.fromisoformat(str(r[1]))) for r in rows]
+
+    async def finish_notification(
+        self, notification_id: int, state: str, error: str | None = None
+    ) -> None:
+        """Mark a notification done (or failed, with the reason)."""
+        await self.write(
+            (
+                "UPDATE notifications SET state = ?, processed_at = ?, error = ? WHERE id = ?",
+                (state, _now(), error, notification_id),
+            )
+        )
+
+    # --- triages -------------------------------------------------------------------------
+
+    async def get_report(self, group_key: str) -> TriageReport | None:
+        """The group's latest triage report, if any."""
+        async with self._db.execute(
+            "SELECT report FROM triages WHERE group_key = ?", (group_key,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return TriageReport.from_dict(json.loads(row[0]))
+
+    async def save_report(self, report: TriageReport, finished: int | None = None) -> None:
+        """Insert or update the group's triage row; mark `finished` done in the same commit."""
+        resolved = report.finished_at.isoformat() if report.status == "resolved" else None
+        upsert: Statement = (
+            """
+            INSERT INTO triages (group_key, status, alertname, severity, alert_count,
+                truncated_alerts, verdict, confidence, notifications, first_seen, updated_at,
+                resolved_at, report)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+            ON CONFLICT(group_key) DO UPDATE SET
+                status = excluded.status, alertname = excluded.alertname,
+                severity = excluded.severity, alert_count = excluded.alert_count,
+                truncated_alerts = excluded.truncated_alerts, verdict = excluded.verdict,
+                confidence = excluded.confidence, notifications = triages.notifications + 1,
+                updated_at = excluded.updated_at, resolved_at = excluded.resolved_at,
+                report = excluded.report
+            """,
+            (
+                report.group_key,
+                report.status,
+                report.alertname,
+                report.severity,
+                report.alert_count,
+                report.truncated_alerts,
+                report.verdict.category,
+                report.verdict.confidence,
+                report.started_at.isoformat(),
+                report.finished_at.isoformat(),
+                resolved,
+                json.dumps(report.to_dict()),
+            ),
+        )
+        if finished is None:
+            await self.write(upsert)
+            return
+        done: Statement = (
+            "UPDATE notifications SET state = 'done', processed_at = ? WHERE id = ?",
+            (_now(), finished),
+        )
+        await self.write(upsert, done)
+
+    async def list_triages(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recent triages, newest first, as the API shows them."""
+        async with self._db.execute(
+            "SELECT group_key, status, alertname, severity, alert_count, truncated_alerts,"
+            " verdict, confidence, notifications, first_seen, updated_at, resolved_at,"
+            " json_extract(report, '$.verdict.summary')"
+            " FROM triages ORDER BY updated_at DESC LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = await cur.fetchall()
+        keys = [
+            "group_key",
+            "status",
+            "alertname",
+            "severity",
+            "alert_count",
+            "truncated_alerts",
+            "verdict",
+            "confidence",
+            "notifications",
+            "first_seen",
+            "updated_at",
+            "resolved_at",
+            "summary",
+        ]
+        return [dict(zip(keys, row, strict=True)) for row in rows]

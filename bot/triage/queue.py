@@ -1,0 +1,63 @@
+"""The hand-off from the receiver to the worker: notification ids, with a capacity.
+
+The receiver reserves a place before it writes (so a full queue answers 503 before any
+work), then puts the id once the write is durable. Ids only: the body stays in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueuedNotification:
+    """A stored notification waiting for the worker."""
+
+    id: int
+    group_key: str
+
+
+class QueueFull(Exception):
+    """No room: the receiver answers 503 so Alertmanager retries."""
+
+
+class TriageQueue:
+    """Ids of notifications waiting for the worker."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ids: asyncio.Queue[QueuedNotification] = asyncio.Queue()
+        self._reserved = 0
+
+    @property
+    def depth(self) -> int:
+        """Waiting ids plus places reserved by writes in flight."""
+        return self._ids.qsize() + self._reserved
+
+    def reserve(self) -> None:
+        """Take a place or raise `QueueFull`."""
+        if self.depth >= self.capacity:
+            raise QueueFull
+        self._reserved += 1
+
+    def release(self) -> None:
+        """Give back a reserved place (the write failed)."""
+        self._reserved -= 1
+
+    def put_reserved(self, item: QueuedNotification) -> None:
+        """Turn a reservation into a queued notification."""
+        self._reserved -= 1
+        self._ids.put_nowait(item)
+
+    def put_recovered(self, item: QueuedNotification) -> None:
+        """Queue a notification found pending at start, whatever the capacity."""
+        self._ids.put_nowait(item)
+
+    async def get(self) -> QueuedNotification:
+        """The next id, waiting if there is none."""
+        return await self._ids.get()
+
+    def done(self) -> None:
+        """The worker finished an id from `get`."""
+        self._ids.task_done()

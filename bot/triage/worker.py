@@ -1,0 +1,168 @@
+"""The triage worker: takes stored notifications off the queue, triages, notifies.
+
+Started and stopped by `app`. Notifications of one alert group are handled in arrival
+order (a lock per group; the lock holder drains the group's pending rows), different
+groups in parallel. A row is marked done only after the notifier ran, so a crash means
+at-least-once delivery, never a lost triage. On start, rows left pending are queued again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from bot.alerts.models import Notification
+from bot.metrics import BotMetrics
+from bot.notify.base import Notifier
+from bot.store import PendingNotification, Store
+from bot.triage.changes import describe_change
+from bot.triage.pipeline import Pipeline, alert_lines
+from bot.triage.queue import QueuedNotification, TriageQueue
+from bot.triage.report import TriageReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class _GroupLock:
+    """A group's lock and how many tasks hold or wait for it (to drop it when unused)."""
+
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class TriageWorker:
+    """A small pool of tasks consuming the triage queue."""
+
+    def __init__(
+        self,
+        store: Store,
+        queue: TriageQueue,
+        pipeline: Pipeline,
+        notifier: Notifier,
+        metrics: BotMetrics,
+        *,
+        concurrency: int = 4,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._pipeline = pipeline
+        self._notifier = notifier
+        self._metrics = metrics
+        self._concurrency = concurrency
+        self._locks: dict[str, _GroupLock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        self._stopping = False
+
+    async def start(self) -> int:
+        """Queue what a previous run left pending, then start consuming; returns that count."""
+        leftovers = await self._store.pending()
+        for row in leftovers:
+            self._queue.put_recovered(QueuedNotification(row.id, row.group_key))
+        self._metrics.queue_depth.set(self._queue.depth)
+        for n in range(self._concurrency):
+            task = asyncio.create_task(self._consume(), name=f"triage-worker-{n}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if leftovers:
+            log.info("resuming unfinished triages", extra={"count": len(leftovers)})
+        return len(leftovers)
+
+    async def stop(self, timeout: float) -> None:
+        """Let in-flight triages finish (up to `timeout`), then stop; the rest stay pending."""
+        self._stopping = True
+        deadline = time.monotonic() + timeout
+        while self._busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def busy(self) -> int:
+        """Triages in flight."""
+        return self._busy
+
+    async def _consume(self) -> None:
+        while not self._stopping:
+            item = await self._queue.get()
+            self._busy += 1
+            try:
+                await self._handle(item.group_key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("triage worker error", extra={"id": item.id})
+            finally:
+                self._busy -= 1
+                self._queue.done()
+                self._metrics.queue_depth.set(self._queue.depth)
+
+    async def _handle(self, group_key: str) -> None:
+        entry = self._locks.setdefault(group_key, _GroupLock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                for row in await self._store.pending(group_key):
+                    if self._stopping:
+                        return
+                    await self._process(row)
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[group_key]
+
+    async def _process(self, row: PendingNotification) -> None:
+        try:
+            notification = Notification.model_validate_json(row.body)
+        except ValidationError as exc:  # stored by an older version with other rules
+            await self._store.finish_notification(row.id, "failed", str(exc)[:500])
+            return
+        began = time.perf_counter()
+        previous = await self._store.get_report(row.group_key)
+        report = await self._triage(notification, previous)
+        self._metrics.triage_seconds.observe(time.perf_counter() - began)
+        self._metrics.triages.labels(report.verdict.category).inc()
+        for result in report.results:
+            if result.note:
+                self._metrics.collector_notes.labels(result.collector).inc()
+        change = describe_change(previous, report)
+        # Notify before the row is marked done: a crash in between repeats a message
+        # (at least once) instead of losing one.
+        try:
+            await self._notifier.notify(report, change)
+        except Exception:
+            self._metrics.notifier_errors.labels(type(self._notifier).__name__).inc()
+            log.exception("notifier failed", extra={"group_key": row.group_key})
+        await self._store.save_report(report, finished=row.id)
+        log.info(
+            "triage finished",
+            extra={
+                "group_key": row.group_key,
+                "status": report.status,
+                "verdict": report.verdict.category,
+                "change": change.kind,
+            },
+        )
+
+    async def _triage(
+        self, notification: Notification, previous: TriageReport | None
+    ) -> TriageReport:
+        if notification.status == "resolved" and previous is not None:
+            # The incident is over: keep the diagnosis made while it fired, new alert states.
+            now = datetime.now(UTC)
+            return dataclasses.replace(
+                previous,
+                status="resolved",
+                alerts=alert_lines(notification),
+                truncated_alerts=notification.truncated_alerts,
+                started_at=now,
+                finished_at=now,
+            )
+        return await self._pipeline.run(notification)
