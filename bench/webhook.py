@@ -146,15 +146,13 @@ async def _measure(kind: str, args: argparse.Namespace, rate: float | None) -> d
             async with aiohttp.ClientSession(connector=connector) as session:
                 await _wait_ready(session, url)
                 bodies = _bodies(200_000)
+                if rate:  # a fresh server: no backlog left by a saturating run
+                    await _open_loop(session, url, bodies[-5000:], rate, 1.0)  # warm up
+                    lat = await _open_loop(session, url, bodies, rate, args.seconds)
+                    return {"rps": rate, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
                 await _closed_loop(session, url, bodies[-2000:], 1.0, args.concurrency)  # warm up
                 rps, lat = await _closed_loop(session, url, bodies, args.seconds, args.concurrency)
-                result = {"rps": rps, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
-                if rate:
-                    fresh = _bodies(int(rate * args.seconds) + 10)
-                    fresh = [b.replace(b'model=\\"m', b'model=\\"open') for b in fresh]
-                    open_lat = await _open_loop(session, url, fresh, rate, args.seconds)
-                    result.update(open_p50=_pct(open_lat, 50), open_p99=_pct(open_lat, 99))
-                return result
+                return {"rps": rps, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -182,8 +180,8 @@ def main() -> None:
     for name, r in (("bare handler", bare), ("triage-bot", bot_max)):
         print(f"{name:13}: {r['rps']:8.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")
     print(
-        f"at half load ({half:.0f} req/s, open loop): p50 {bot['open_p50']:.2f} ms"
-        f"  p99 {bot['open_p99']:.2f} ms (goal p99 < 10 ms)"
+        f"at half load ({half:.0f} req/s, open loop): p50 {bot['p50']:.2f} ms"
+        f"  p99 {bot['p99']:.2f} ms (goal p99 < 10 ms)"
     )
     print(f"throughput ratio bot/bare: {bot_max['rps'] / bare['rps']:.2f} (goal >= 0.50)")
 

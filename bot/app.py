@@ -14,15 +14,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+import aiohttp
 from aiohttp import web
 
 from bot import api
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
+from bot.cluster.factory import cluster_collectors
 from bot.config import Settings
+from bot.drift.service import DriftService
 from bot.metrics import BotMetrics
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
+from bot.promql.collector import prometheus_collectors
+from bot.slack.service import SlackService
 from bot.store import Store
 from bot.triage.collector import Collector
 from bot.triage.pipeline import Pipeline
@@ -43,6 +48,8 @@ class AppState:
     queue: TriageQueue
     dedup: DedupIndex
     receiver: AlertmanagerReceiver
+    slack: SlackService
+    drift: DriftService
     notifier_stream: TextIO | None = None
     worker: TriageWorker | None = None
     shutting_down: bool = False
@@ -83,8 +90,19 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = state.settings
     async with AsyncExitStack() as stack:
         collectors: list[Collector] = [*state.extra_collectors]
+        await state.drift.start()
+        stack.push_async_callback(state.drift.close)
+        collectors.append(state.drift.collector())
+        collectors += await stack.enter_async_context(cluster_collectors(settings))
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        collectors += prometheus_collectors(settings, session)
         notifier: Notifier = ConsoleNotifier(state.notifier_stream)
-        stack.push_async_callback(notifier.close)
+        if settings.slack_bot_token is not None:
+            await state.slack.start()
+            stack.push_async_callback(state.slack.close)
+            notifier = state.slack.notifier()
+        else:
+            stack.push_async_callback(notifier.close)
         pipeline = Pipeline(
             collectors,
             decide,
@@ -129,7 +147,12 @@ def create_app(
         dedup,
         metrics,
     )
-    state = AppState(settings, metrics, store, queue, dedup, receiver, notifier_stream)
+    # Constructed always so its routes exist; started only with a bot token.
+    slack = SlackService(settings, store, metrics.registry)
+    drift = DriftService(settings, metrics.registry)
+    state = AppState(
+        settings, metrics, store, queue, dedup, receiver, slack, drift, notifier_stream
+    )
     state.extra_collectors.extend(collectors)
     app = web.Application()
     app[STATE] = state
@@ -138,6 +161,8 @@ def create_app(
     app.router.add_get("/readyz", api.readyz(state.ready))
     app.router.add_get("/api/triages", api.triages(lambda: state.store))
     app.router.add_get("/metrics", api.metrics(metrics.registry))
+    app.router.add_routes(slack.routes())
+    app.router.add_routes(drift.routes())
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_pipeline_ctx)
     app.on_shutdown.append(_begin_shutdown)

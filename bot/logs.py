@@ -57,3 +57,5 @@ def configure(fmt: str = "text", level: str = "INFO") -> None:
     root.setLevel(level)
     # aiohttp's access log would add a line per webhook; keep it for debugging only.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters (webhook bodies) at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

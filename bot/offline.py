@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+import aiohttp
+
 from bot.alerts.models import Notification
+from bot.cluster.factory import cluster_collectors
 from bot.config import Settings
+from bot.promql.collector import prometheus_collectors
 from bot.triage.collector import Collector
 from bot.triage.pipeline import Pipeline
 from bot.triage.report import TriageReport
@@ -18,8 +22,11 @@ from bot.triage.verdict import decide
 
 async def triage_offline(settings: Settings, notification: Notification) -> TriageReport:
     """The report the service would make for this notification now."""
-    async with AsyncExitStack():
+    async with AsyncExitStack() as stack:
         collectors: list[Collector] = []
+        collectors += await stack.enter_async_context(cluster_collectors(settings))
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        collectors += prometheus_collectors(settings, session)
         pipeline = Pipeline(
             collectors,
             decide,

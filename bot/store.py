@@ -212,6 +212,15 @@ class Store:
             rows = await cur.fetchall()
         return [PendingNotification(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
+    async def body(self, notification_id: int) -> str | None:
+        """A pending notification's body; None once it is no longer pending."""
+        async with self._db.execute(
+            "SELECT body FROM notifications WHERE id = ? AND state = 'pending'",
+            (notification_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
     async def recent_dedup_keys(self, since: datetime) -> list[tuple[str, datetime]]:
         """Dedup keys received since a time, to rebuild the in-memory index at start."""
         async with self._db.execute(

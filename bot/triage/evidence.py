@@ -142,6 +142,22 @@ class InferenceServiceEvidence(Evidence):
     spec_changed_at: datetime | None = None
     notes: tuple[str, ...] = ()  # partial failures, e.g. revisions not readable
 
+    def lines(self) -> tuple[str, ...]:
+        """Readiness, the serving and previous revisions, the traffic split, notes."""
+        state = {True: "ready", False: "NOT ready", None: "readiness unknown"}[self.ready]
+        out = [f"InferenceService {self.namespace}/{self.name} ({self.deployment_mode}): {state}"]
+        failing = {c.message: c.type for c in self.conditions if c.status == "False" and c.message}
+        out += [f"{kind}: {message}" for message, kind in failing.items()]
+        if self.latest_ready_revision or self.previous_rolledout_revision:
+            previous = self.previous_rolledout_revision or "none"
+            out.append(f"latest ready {self.latest_ready_revision or 'none'}, previous {previous}")
+        newest = self.revisions[-1] if self.revisions else None
+        if newest is not None and newest.created_at is not None:
+            out.append(f"newest revision {newest.name} created {newest.created_at:%Y-%m-%d %H:%M}Z")
+        if len(self.traffic) > 1:
+            out.append("traffic: " + ", ".join(f"{t.revision} {t.percent}%" for t in self.traffic))
+        return (*out, *self.notes)
+
 
 @dataclass(frozen=True)
 class ContainerState:
@@ -183,6 +199,24 @@ class PodsEvidence(Evidence):
     pods: tuple[PodState, ...] = ()
     selector: str = ""
 
+    def lines(self) -> tuple[str, ...]:
+        """How many pods are ready, then each unready or restarted pod in one line."""
+        ready = sum(1 for p in self.pods if p.ready)
+        out = [f"{ready}/{len(self.pods)} pods ready ({self.selector})"]
+        for pod in self.pods:
+            trouble = [
+                f"{c.name}: {c.restart_count} restarts"
+                + (f", {c.waiting_reason}" if c.waiting_reason else "")
+                + (f", last {c.last_terminated_reason}" if c.last_terminated_reason else "")
+                for c in pod.containers
+                if c.restart_count or c.waiting_reason
+            ]
+            if pod.reason:
+                trouble.insert(0, pod.reason)
+            if trouble or not pod.ready:
+                out.append(f"{pod.name} {pod.phase}: " + ("; ".join(trouble) or "not ready"))
+        return tuple(out[:6])
+
 
 @dataclass(frozen=True)
 class KubeEvent:
@@ -204,6 +238,13 @@ class EventsEvidence(Evidence):
     kind: ClassVar[str] = "events"
     events: tuple[KubeEvent, ...] = ()
 
+    def lines(self) -> tuple[str, ...]:
+        """The newest warning events, repeats counted."""
+        return tuple(
+            f"{e.reason} x{e.count} on {e.object_kind} {e.object_name}: {e.message}"
+            for e in self.events[:5]
+        )
+
 
 @dataclass(frozen=True)
 class LogExcerpt:
@@ -223,6 +264,18 @@ class LogsEvidence(Evidence):
 
     kind: ClassVar[str] = "logs"
     excerpts: tuple[LogExcerpt, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """The first excerpt lines of each container, marked when from a crashed instance."""
+        seen: dict[str, list[str]] = {}  # the same line from many pods reads once
+        for x in self.excerpts:
+            which = " (previous instance)" if x.previous else ""
+            for line in x.lines[:3]:
+                seen.setdefault(f"{x.container}{which}: {line}", []).append(x.pod)
+        return tuple(
+            f"{pods[0] if len(pods) == 1 else f'{len(pods)} pods'}/{line}"
+            for line, pods in seen.items()
+        )
 
 
 # --- Prometheus evidence ----------------------------------------------------------------
@@ -338,5 +391,7 @@ class Verdict:
     summary: str
     reasons: tuple[str, ...] = ()
     action: str = ""
-    action_kind: str = ""  # rollback | retrain | raise-memory | investigate | none
+    # rollback | retrain | raise-memory | fix-image | fix-config | fix-scheduling
+    # | investigate | none
+    action_kind: str = ""
     details: dict[str, str] = field(default_factory=dict)

@@ -16,6 +16,7 @@ class QueuedNotification:
 
     id: int
     group_key: str
+    body: str | None = None  # None: read it back from the store
 
 
 class QueueFull(Exception):
@@ -29,11 +30,12 @@ class TriageQueue:
         self.capacity = capacity
         self._ids: asyncio.Queue[QueuedNotification] = asyncio.Queue()
         self._reserved = 0
+        self._taken = 0
 
     @property
     def depth(self) -> int:
-        """Waiting ids plus places reserved by writes in flight."""
-        return self._ids.qsize() + self._reserved
+        """Notifications not yet triaged: waiting, being triaged, or being written."""
+        return self._ids.qsize() + self._taken + self._reserved
 
     def reserve(self) -> None:
         """Take a place or raise `QueueFull`."""
@@ -55,9 +57,11 @@ class TriageQueue:
         self._ids.put_nowait(item)
 
     async def get(self) -> QueuedNotification:
-        """The next id, waiting if there is none."""
-        return await self._ids.get()
+        """The next notification, waiting if there is none."""
+        item = await self._ids.get()
+        self._taken += 1
+        return item
 
     def done(self) -> None:
-        """The worker finished an id from `get`."""
-        self._ids.task_done()
+        """The worker finished a notification from `get`."""
+        self._taken -= 1

@@ -1,8 +1,8 @@
 """The triage worker: takes stored notifications off the queue, triages, notifies.
 
 Started and stopped by `app`. Notifications of one alert group are handled in arrival
-order (a lock per group; the lock holder drains the group's pending rows), different
-groups in parallel. A row is marked done only after the notifier ran, so a crash means
+order (the task that takes a group's first notification drains the group's queue),
+different groups in parallel. A row is marked done only after the notifier ran, so a crash means
 at-least-once delivery, never a lost triage. On start, rows left pending are queued again.
 """
 
@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections import OrderedDict, deque
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -27,13 +28,7 @@ from bot.triage.report import TriageReport
 
 log = logging.getLogger(__name__)
 
-
-@dataclasses.dataclass
-class _GroupLock:
-    """A group's lock and how many tasks hold or wait for it (to drop it when unused)."""
-
-    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
-    users: int = 0
+REPORT_CACHE = 1024
 
 
 class TriageWorker:
@@ -55,7 +50,8 @@ class TriageWorker:
         self._notifier = notifier
         self._metrics = metrics
         self._concurrency = concurrency
-        self._locks: dict[str, _GroupLock] = {}
+        self._groups: dict[str, deque[QueuedNotification]] = {}
+        self._reports: OrderedDict[str, TriageReport] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy = 0
         self._stopping = False
@@ -64,7 +60,7 @@ class TriageWorker:
         """Queue what a previous run left pending, then start consuming; returns that count."""
         leftovers = await self._store.pending()
         for row in leftovers:
-            self._queue.put_recovered(QueuedNotification(row.id, row.group_key))
+            self._queue.put_recovered(QueuedNotification(row.id, row.group_key, row.body))
         self._metrics.queue_depth.set(self._queue.depth)
         for n in range(self._concurrency):
             task = asyncio.create_task(self._consume(), name=f"triage-worker-{n}")
@@ -92,31 +88,37 @@ class TriageWorker:
     async def _consume(self) -> None:
         while not self._stopping:
             item = await self._queue.get()
+            waiting = self._groups.get(item.group_key)
+            if waiting is not None:
+                # Another task is draining this group: it takes this one, in arrival order.
+                waiting.append(item)
+                continue
+            waiting = self._groups[item.group_key] = deque([item])
             self._busy += 1
             try:
-                await self._handle(item.group_key)
+                await self._drain(waiting)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("triage worker error", extra={"id": item.id})
+                log.exception("triage worker error", extra={"group_key": item.group_key})
             finally:
+                del self._groups[item.group_key]
                 self._busy -= 1
+
+    async def _drain(self, waiting: deque[QueuedNotification]) -> None:
+        first = True
+        while waiting:
+            if self._stopping and not first:  # finish what was taken, leave the rest pending
+                return
+            first = False
+            item = waiting.popleft()
+            try:
+                body = item.body if item.body is not None else await self._store.body(item.id)
+                if body is not None:
+                    await self._process(PendingNotification(item.id, item.group_key, body))
+            finally:
                 self._queue.done()
                 self._metrics.queue_depth.set(self._queue.depth)
-
-    async def _handle(self, group_key: str) -> None:
-        entry = self._locks.setdefault(group_key, _GroupLock())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                for row in await self._store.pending(group_key):
-                    if self._stopping:
-                        return
-                    await self._process(row)
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._locks[group_key]
 
     async def _process(self, row: PendingNotification) -> None:
         try:
@@ -125,7 +127,7 @@ class TriageWorker:
             await self._store.finish_notification(row.id, "failed", str(exc)[:500])
             return
         began = time.perf_counter()
-        previous = await self._store.get_report(row.group_key)
+        previous = await self._previous(row.group_key)
         report = await self._triage(notification, previous)
         self._metrics.triage_seconds.observe(time.perf_counter() - began)
         self._metrics.triages.labels(report.verdict.category).inc()
@@ -141,6 +143,7 @@ class TriageWorker:
             self._metrics.notifier_errors.labels(type(self._notifier).__name__).inc()
             log.exception("notifier failed", extra={"group_key": row.group_key})
         await self._store.save_report(report, finished=row.id)
+        self._remember(report)
         log.info(
             "triage finished",
             extra={
@@ -150,6 +153,19 @@ class TriageWorker:
                 "change": change.kind,
             },
         )
+
+    async def _previous(self, group_key: str) -> TriageReport | None:
+        # The worker is the only writer of triages, so its cache is never stale.
+        report = self._reports.get(group_key)
+        if report is None:
+            report = await self._store.get_report(group_key)
+        return report
+
+    def _remember(self, report: TriageReport) -> None:
+        self._reports[report.group_key] = report
+        self._reports.move_to_end(report.group_key)
+        while len(self._reports) > REPORT_CACHE:
+            self._reports.popitem(last=False)
 
     async def _triage(
         self, notification: Notification, previous: TriageReport | None

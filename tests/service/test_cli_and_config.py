@@ -54,6 +54,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     config.write_text("queue_size: 10\nslack_allowed_users: [U1]\n")
     monkeypatch.setenv("TRIAGE_BOT_QUEUE_SIZE", "20")
     monkeypatch.setenv("TRIAGE_BOT_SLACK_ALLOWED_USERS", "U7, U8")
+    (tmp_path / "a.yaml").write_text("")
     monkeypatch.setenv("KUBECONFIG", f"{tmp_path}/a.yaml:{tmp_path}/b.yaml")
     settings = load_settings(config)
     assert settings.queue_size == 20
@@ -105,3 +106,11 @@ def test_offline_triage_rejects_a_bad_payload(
     assert "groupKey" in capsys.readouterr().err
     assert main(["triage", str(tmp_path / "missing.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_missing_kubeconfig_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = str(FIXTURES / "high-error-rate-firing.json")
+    assert main(["triage", payload, "--kubeconfig", str(tmp_path / "nope")]) == 2
+    assert "kubeconfig" in capsys.readouterr().err

@@ -172,9 +172,9 @@ async def test_wrong_shape_is_422_naming_the_field(service: AppFactory) -> None:
 
 async def test_full_queue_is_503_with_retry_after_and_nothing_lost(service: AppFactory) -> None:
     gate = _Gate()
-    client, console = await service(collectors=(gate,), queue_size=1, triage_workers=1)
-    # The worker takes the first id at once and blocks in the gate; the next two fill
-    # the queue's single place and then overflow it.
+    client, console = await service(collectors=(gate,), queue_size=2, triage_workers=1)
+    # The worker takes the first at once and blocks in the gate (it still counts: not yet
+    # triaged); the second fills the last place and the third overflows.
     assert (await client.post("/alertmanager", json=_group_of(1, "a"), headers=AUTH)).status == 200
     await gate.entered.wait()
     assert (await client.post("/alertmanager", json=_group_of(1, "b"), headers=AUTH)).status == 200

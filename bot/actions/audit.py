@@ -1,0 +1,119 @@
+"""The audit log: every action asked for from Slack, allowed or refused, and its outcome.
+
+`slack.dispatch` records an entry when a click arrives and finishes it when the action
+ends; `GET /api/audit` (the handler here, routed by `slack.service`) serves the newest
+entries as JSON.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import astuple, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.store import Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ref TEXT NOT NULL UNIQUE,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    arg TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    outcome TEXT,
+    detail TEXT,
+    finished_at TEXT,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log(at);
+"""
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One click: who asked what, the decision and why."""
+
+    user_id: str
+    user_name: str
+    action: str
+    group_id: str
+    target: str
+    arg: str
+    decision: str  # allowed | refused | duplicate | busy | invalid
+    reason: str
+    source: str = "http"  # http | socket
+
+
+class AuditLog:
+    """The audit table on the store's connection."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def ensure(self) -> None:
+        """Create the table when missing."""
+        await self._store.ensure_schema(SCHEMA)
+
+    async def record(self, entry: AuditEntry) -> str:
+        """Write an entry now; its reference, to finish it later."""
+        ref = uuid.uuid4().hex
+        await self._store.write(
+            (
+                "INSERT INTO audit_log (ref, at, user_id, user_name, action, group_id, target,"
+                " arg, decision, reason, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ref, datetime.now(UTC).isoformat(), *astuple(entry)),
+            )
+        )
+        return ref
+
+    async def finish(self, ref: str, outcome: str, detail: str) -> None:
+        """Record how an allowed action ended (ok or failed) and what it said."""
+        await self._store.write(
+            (
+                "UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE ref = ?",
+                (outcome, detail[:4000], datetime.now(UTC).isoformat(), ref),
+            )
+        )
+
+    async def recent(self, limit: int = 100, action: str | None = None) -> list[dict[str, Any]]:
+        """Newest entries first."""
+        sql = "SELECT * FROM audit_log"
+        args: tuple[Any, ...] = ()
+        if action:
+            sql, args = sql + " WHERE action = ?", (action,)
+        async with self._store.connection.execute(
+            sql + " ORDER BY id DESC LIMIT ?", (*args, limit)
+        ) as cur:
+            names = [d[0] for d in cur.description]
+            rows = await cur.fetchall()
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def audit_handler(current: Callable[[], AuditLog | None]) -> Any:
+    """`GET /api/audit?limit=N&action=A`: the newest entries as JSON (503 before start)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        log = current()
+        if log is None:
+            return web.json_response({"error": "the audit log is not open yet"}, status=503)
+        raw = request.query.get("limit", "100")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            message = f"limit must be an integer from 1 to {MAX_LIMIT}"
+            return web.json_response({"error": message}, status=400)
+        action = request.query.get("action") or None
+        entries = await log.recent(int(raw), action)
+        return web.json_response({"entries": entries})
+
+    return handle

@@ -1,0 +1,189 @@
+"""The KServe InferenceService and its rollout history.
+
+`InferenceServiceCollector` is called by the triage pipeline. It reads the
+InferenceService (serving.kserve.io/v1beta1), then its revisions: Knative Revisions in
+serverless mode, ReplicaSets in raw deployment mode (both labelled
+`serving.kserve.io/inferenceservice=<name>`). The result is an
+`InferenceServiceEvidence`; `triage.verdict` reads the revision times from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.cluster import parsing as p
+from bot.cluster.reader import JSON, KubeReader, NotFound
+from bot.triage.collector import CollectorError, TriageContext
+from bot.triage.evidence import InferenceServiceEvidence, Revision, TrafficTarget
+
+MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+RAW_MODES = ("RawDeployment", "Standard")
+_SOURCE_URI_ANNOTATIONS = (
+    "internal.serving.kserve.io/storage-initializer-sourceuri",
+    "serving.kserve.io/storage-initializer-sourceuri",
+)
+# Model frameworks of the older predictor spec (`predictor.sklearn.storageUri`, ...).
+_FRAMEWORKS = (
+    "model",
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "pytorch",
+    "tensorflow",
+    "onnx",
+    "triton",
+    "pmml",
+    "paddle",
+    "huggingface",
+)
+
+
+def deployment_mode(isvc: JSON) -> str:
+    """`Serverless` or `RawDeployment`, from the status or the annotation."""
+    meta = p.obj(isvc.get("metadata"))
+    mode = p.text(p.obj(isvc.get("status")).get("deploymentMode"))
+    mode = mode or p.text(p.obj(meta.get("annotations")).get(MODE_ANNOTATION))
+    return mode or "Serverless"
+
+
+def _predictor_model(predictor: JSON) -> tuple[str, str]:
+    for framework in _FRAMEWORKS:
+        spec = p.obj(predictor.get(framework))
+        if spec:
+            runtime = p.text(spec.get("runtime")) or p.text(
+                p.obj(spec.get("modelFormat")).get("name")
+            )
+            return p.text(spec.get("storageUri")), runtime or framework
+    return "", ""
+
+
+def spec_changed_at(isvc: JSON) -> datetime | None:
+    """When a client last wrote the spec, from `managedFields` (status writes excluded)."""
+    times = []
+    for entry in p.items(p.obj(isvc.get("metadata")).get("managedFields")):
+        if entry.get("subresource"):
+            continue
+        if "f:spec" in p.obj(entry.get("fieldsV1")):
+            moment = p.timestamp(entry.get("time"))
+            if moment is not None:
+                times.append(moment)
+    return max(times, default=None)
+
+
+def _first_image(pod_spec: JSON) -> str:
+    containers = p.items(pod_spec.get("containers"))
+    model = next((c for c in containers if c.get("name") == "kserve-container"), None)
+    chosen = model or (containers[0] if containers else {})
+    return p.text(chosen.get("image"))
+
+
+def knative_revision(revision: JSON) -> Revision:
+    """A `Revision` from a Knative Revision object."""
+    meta = p.obj(revision.get("metadata"))
+    annotations = p.obj(meta.get("annotations"))
+    source = next((p.text(annotations[a]) for a in _SOURCE_URI_ANNOTATIONS if a in annotations), "")
+    return Revision(
+        name=p.text(meta.get("name")),
+        created_at=p.timestamp(meta.get("creationTimestamp")),
+        ready=p.condition_true(p.obj(revision.get("status")), "Ready"),
+        storage_uri=source,
+        image=_first_image(p.obj(revision.get("spec"))),
+    )
+
+
+def replica_set_revision(replica_set: JSON) -> Revision:
+    """A `Revision` from a ReplicaSet of a raw-mode predictor Deployment."""
+    meta = p.obj(replica_set.get("metadata"))
+    spec = p.obj(replica_set.get("spec"))
+    status = p.obj(replica_set.get("status"))
+    wanted = int(spec.get("replicas") or 0)
+    ready = int(status.get("readyReplicas") or 0) >= wanted if wanted else None
+    template = p.obj(p.obj(spec.get("template")).get("spec"))
+    annotations = p.obj(p.obj(p.obj(spec.get("template")).get("metadata")).get("annotations"))
+    source = next((p.text(annotations[a]) for a in _SOURCE_URI_ANNOTATIONS if a in annotations), "")
+    return Revision(
+        name=p.text(meta.get("name")),
+        created_at=p.timestamp(meta.get("creationTimestamp")),
+        ready=ready,
+        storage_uri=source,
+        image=_first_image(template),
+    )
+
+
+def parse_inference_service(
+    isvc: JSON, revisions: tuple[Revision, ...] = (), notes: tuple[str, ...] = ()
+) -> InferenceServiceEvidence:
+    """An `InferenceServiceEvidence` from the object and its revisions (oldest first)."""
+    meta = p.obj(isvc.get("metadata"))
+    spec_predictor = p.obj(p.obj(isvc.get("spec")).get("predictor"))
+    status = p.obj(isvc.get("status"))
+    component = p.obj(p.obj(status.get("components")).get("predictor"))
+    storage_uri, runtime = _predictor_model(spec_predictor)
+    canary = spec_predictor.get("canaryTrafficPercent")
+    generation = meta.get("generation")
+    return InferenceServiceEvidence(
+        name=p.text(meta.get("name")),
+        namespace=p.text(meta.get("namespace")),
+        ready=p.condition_true(status, "Ready"),
+        deployment_mode=deployment_mode(isvc),
+        conditions=p.conditions(status),
+        latest_ready_revision=p.text(component.get("latestReadyRevision")),
+        latest_created_revision=p.text(component.get("latestCreatedRevision")),
+        previous_rolledout_revision=p.text(component.get("previousRolledoutRevision")),
+        canary_traffic_percent=int(canary) if isinstance(canary, int) else None,
+        storage_uri=storage_uri,
+        runtime=runtime,
+        traffic=tuple(
+            TrafficTarget(
+                revision=p.text(t.get("revisionName")),
+                percent=int(t.get("percent") or 0),
+                latest=bool(t.get("latestRevision")),
+                tag=p.text(t.get("tag")),
+            )
+            for t in p.items(component.get("traffic"))
+        ),
+        revisions=tuple(
+            sorted(revisions, key=lambda r: (r.created_at is None, r.created_at, r.name))
+        ),
+        generation=generation if isinstance(generation, int) else None,
+        spec_changed_at=spec_changed_at(isvc),
+        notes=notes,
+    )
+
+
+class InferenceServiceCollector:
+    """Collects `InferenceServiceEvidence` when the alert names an InferenceService."""
+
+    name = "KServe InferenceService"
+
+    def __init__(self, reader: KubeReader, timeout: float) -> None:
+        self._reader = reader
+        self.timeout = timeout
+
+    async def collect(self, context: TriageContext) -> InferenceServiceEvidence | None:
+        """The InferenceService and its revisions; None when the alert names none."""
+        target = context.target
+        if not target.inference_service:
+            return None
+        if not target.namespace:
+            raise CollectorError(
+                f"the alert names InferenceService {target.inference_service} but no namespace"
+            )
+        name, namespace = target.inference_service, target.namespace
+        try:
+            isvc = await self._reader.inference_service(namespace, name)
+        except NotFound as exc:
+            message = f"InferenceService {namespace}/{name} not found (Kubernetes API: 404)"
+            raise CollectorError(message) from exc
+        revisions: tuple[Revision, ...] = ()
+        notes: tuple[str, ...] = ()
+        try:
+            if deployment_mode(isvc) in RAW_MODES:
+                found = await self._reader.replica_sets(namespace, name)
+                revisions = tuple(replica_set_revision(r) for r in found)
+            else:
+                found = await self._reader.knative_revisions(namespace, name)
+                revisions = tuple(knative_revision(r) for r in found)
+        except CollectorError as exc:  # the InferenceService alone is still worth showing
+            notes = (f"revisions unavailable: {exc}",)
+        return parse_inference_service(isvc, revisions, notes)

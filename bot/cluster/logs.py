@@ -1,0 +1,104 @@
+"""Log excerpts of the model container of the pods most likely to explain the alert.
+
+`LogsCollector` is called by the triage pipeline. It finds the target's pods (as
+`cluster.pods` does), picks a few (restarted or unready first), reads the model
+container's log tail (the previous, crashed instance when the container restarted)
+concurrently, and hands the text to `cluster.excerpt` for error lines, tracebacks and
+redaction. The result is a `LogsEvidence`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.cluster import parsing as p
+from bot.cluster.excerpt import extract
+from bot.cluster.pods import find_pods, parse_pod, pod_query
+from bot.cluster.reader import JSON, KubeReader
+from bot.triage.collector import CollectorError, TriageContext
+from bot.triage.evidence import LogExcerpt, LogsEvidence, PodState
+
+MODEL_CONTAINER = "kserve-container"
+SIDECARS = frozenset(
+    {"queue-proxy", "istio-proxy", "istio-init", "linkerd-proxy", "storage-initializer", "agent"}
+)
+MAX_PODS = 3
+
+
+def model_container(pod: JSON) -> str | None:
+    """The container that runs the model: `kserve-container`, else the first non-sidecar."""
+    names = [p.text(c.get("name")) for c in p.items(p.obj(pod.get("spec")).get("containers"))]
+    if MODEL_CONTAINER in names:
+        return MODEL_CONTAINER
+    return next((n for n in names if n not in SIDECARS), None)
+
+
+def _trouble(state: PodState) -> tuple[int, int]:
+    restarts = sum(c.restart_count for c in state.containers)
+    return (0 if restarts or not state.ready else 1, -restarts)
+
+
+def pick_pods(pods: list[JSON], limit: int = MAX_PODS) -> list[tuple[JSON, PodState]]:
+    """The pods whose logs say most: restarted or unready first, then the newest."""
+    states = [(pod, parse_pod(pod)) for pod in pods]
+    # `pods` arrive newest first and sorted() is stable, so ties keep that order.
+    return sorted(states, key=lambda item: _trouble(item[1]))[:limit]
+
+
+class LogsCollector:
+    """Collects `LogsEvidence` from the model containers of the target's pods."""
+
+    name = "Kubernetes logs"
+
+    def __init__(self, reader: KubeReader, timeout: float, tail_lines: int = 400) -> None:
+        self._reader = reader
+        self.timeout = timeout
+        self._tail = tail_lines
+
+    async def _excerpt(self, namespace: str, pod: JSON, state: PodState) -> LogExcerpt | None:
+        container = model_container(pod)
+        if container is None:
+            return None
+        status = next((c for c in state.containers if c.name == container), None)
+        previous = bool(status and status.restart_count > 0)
+        try:
+            text = await self._reader.log(
+                namespace, state.name, container, previous=previous, tail_lines=self._tail
+            )
+        except CollectorError:
+            if not previous:
+                raise
+            # The previous instance may be gone (node restarted); the current one still talks.
+            previous = False
+            text = await self._reader.log(
+                namespace, state.name, container, previous=False, tail_lines=self._tail
+            )
+        found = extract(text)
+        return LogExcerpt(
+            pod=state.name,
+            container=container,
+            previous=previous,
+            lines=found.lines,
+            error_count=found.error_count,
+            has_traceback=found.has_traceback,
+        )
+
+    async def collect(self, context: TriageContext) -> LogsEvidence | None:
+        """Excerpts of up to `MAX_PODS` pods; None when the alert names no workload."""
+        query = pod_query(context.target)
+        if query is None:
+            return None
+        pods = await find_pods(self._reader, query)
+        chosen = pick_pods(pods)
+        results = await asyncio.gather(
+            *(self._excerpt(query.namespace, pod, state) for pod, state in chosen),
+            return_exceptions=True,
+        )
+        excerpts = [r for r in results if isinstance(r, LogExcerpt)]
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures and not excerpts:
+            first = failures[0]
+            if isinstance(first, CollectorError):
+                raise first
+            raise CollectorError(f"reading logs failed: {type(first).__name__}: {first}")
+        return LogsEvidence(excerpts=tuple(excerpts))

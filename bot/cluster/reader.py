@@ -1,0 +1,160 @@
+"""Every read the collectors make, as raw JSON, with errors a person understands.
+
+Called by the collectors in `bot.cluster`; hands off to kubernetes-asyncio's generated
+API classes for paths, query strings and authentication, but asks for the undecoded body
+(`_preload_content=False`). The generated models reject shapes real clusters send (core
+events read through events.k8s.io/v1 carry `eventTime: null`) and decoding hundreds of
+pods through them is slow; plain JSON with tolerant readers has neither problem.
+Exactly these reads are granted by `manifests/base/role-read.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio import client
+
+from bot.triage.collector import CollectorError
+
+JSON = dict[str, Any]
+
+KSERVE = ("serving.kserve.io", "v1beta1")
+KNATIVE = ("serving.knative.dev", "v1")
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+LIST_LIMIT = 500
+
+
+class NotFound(CollectorError):
+    """The API answered 404: the object, or the whole resource type, does not exist."""
+
+
+def _status_message(raw: bytes) -> str:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace").strip()[:200]
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+async def _body(call: Awaitable[Any], what: str) -> bytes:
+    """The body of a successful response; `CollectorError` naming `what` otherwise."""
+    try:
+        response = await call
+        try:
+            raw: bytes = await response.read()
+        finally:
+            response.release()
+    except aiohttp.ClientConnectorError as exc:
+        raise CollectorError(f"Kubernetes API unreachable {what}: {exc.strerror or exc}") from exc
+    except aiohttp.ClientError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise CollectorError(f"Kubernetes API connection failed {what}: {reason}") from exc
+    status = int(response.status)
+    if 200 <= status < 300:
+        return raw
+    phrase = HTTPStatus(status).phrase.lower() if status in HTTPStatus._value2member_map_ else ""
+    detail = _status_message(raw)
+    message = f"Kubernetes API: {status} {phrase} {what}" + (f" ({detail})" if detail else "")
+    if status == 404:
+        raise NotFound(message)
+    raise CollectorError(message)
+
+
+async def _json(call: Awaitable[Any], what: str) -> JSON:
+    raw = await _body(call, what)
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise CollectorError(f"Kubernetes API sent a body that is not JSON {what}") from exc
+    if not isinstance(data, dict):
+        raise CollectorError(f"Kubernetes API sent an unexpected body {what}")
+    return data
+
+
+def _items(data: JSON) -> list[JSON]:
+    return [i for i in data.get("items") or [] if isinstance(i, dict)]
+
+
+class KubeReader:
+    """The collectors' read-only view of one cluster, over one shared `ApiClient`."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._core = client.CoreV1Api(api)
+        self._apps = client.AppsV1Api(api)
+        self._events = client.EventsV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+
+    async def inference_service(self, namespace: str, name: str) -> JSON:
+        """GET one InferenceService."""
+        call = self._custom.get_namespaced_custom_object(
+            *KSERVE, namespace, "inferenceservices", name, _preload_content=False
+        )
+        return await _json(call, f"getting inferenceservice {namespace}/{name}")
+
+    async def knative_revisions(self, namespace: str, isvc: str) -> list[JSON]:
+        """LIST the Knative Revisions of an InferenceService (serverless mode)."""
+        call = self._custom.list_namespaced_custom_object(
+            *KNATIVE,
+            namespace,
+            "revisions",
+            label_selector=f"{ISVC_LABEL}={isvc}",
+            _preload_content=False,
+        )
+        return _items(await _json(call, f"listing knative revisions in {namespace}"))
+
+    async def replica_sets(self, namespace: str, isvc: str) -> list[JSON]:
+        """LIST the ReplicaSets of an InferenceService (raw deployment mode)."""
+        call = self._apps.list_namespaced_replica_set(
+            namespace, label_selector=f"{ISVC_LABEL}={isvc}", _preload_content=False
+        )
+        return _items(await _json(call, f"listing replicasets in {namespace}"))
+
+    async def pods(
+        self,
+        namespace: str,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[JSON]:
+        """LIST pods by label and/or field selector (at most `LIST_LIMIT`)."""
+        call = self._core.list_namespaced_pod(
+            namespace,
+            label_selector=label_selector or "",
+            field_selector=field_selector or "",
+            limit=LIST_LIMIT,
+            _preload_content=False,
+        )
+        return _items(await _json(call, f"listing pods in {namespace}"))
+
+    async def warning_events(self, namespace: str) -> list[JSON]:
+        """LIST Warning events, events.k8s.io/v1 shape; core/v1 where that API is missing."""
+        try:
+            call = self._events.list_namespaced_event(
+                namespace, field_selector="type=Warning", limit=LIST_LIMIT, _preload_content=False
+            )
+            return _items(await _json(call, f"listing events in {namespace}"))
+        except NotFound:
+            core = self._core.list_namespaced_event(
+                namespace, field_selector="type=Warning", limit=LIST_LIMIT, _preload_content=False
+            )
+            return _items(await _json(core, f"listing core events in {namespace}"))
+
+    async def log(
+        self, namespace: str, pod: str, container: str, *, previous: bool, tail_lines: int
+    ) -> str:
+        """GET the tail of one container's log (the terminated instance when `previous`)."""
+        call = self._core.read_namespaced_pod_log(
+            pod,
+            namespace,
+            container=container,
+            previous=previous,
+            tail_lines=tail_lines,
+            _preload_content=False,
+        )
+        which = "previous log" if previous else "log"
+        raw = await _body(call, f"reading the {which} of {namespace}/{pod}/{container}")
+        return raw.decode("utf-8", "replace")

@@ -1,0 +1,308 @@
+"""The drift engine: one reference, many windows, one report per evaluation.
+
+Called by `drift.command` (two CSV files) and `drift.monitor` (the service's windows).
+It hands numeric features to `drift.ks`, categorical ones to `drift.effects`, corrects
+for the number of features (`drift.correction`), and only calls a feature drifted when
+the shift is also large enough to matter (the effect floor). Pure: arrays in, a frozen
+report out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.drift import effects, ks
+from bot.drift.correction import Correction, bonferroni_level, reject
+
+FloatArray = npt.NDArray[np.float64]
+
+_REFINE = 1e-6  # p-values this close (relative) to a threshold are recomputed by scipy
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    """How strict the engine is."""
+
+    alpha: float = 0.05
+    correction: Correction = "bonferroni"
+    min_rows: int = 30
+    wasserstein_floor: float = 0.1
+    js_floor: float = 0.1
+    dataset_share: float = 0.5
+    workers: int = 1  # threads for the KS statistics; numpy releases the GIL
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    """One feature's test, effect and decision."""
+
+    name: str
+    test: str  # ks | chi2
+    statistic: float
+    p_value: float
+    significant: bool
+    drift: bool
+    effect: float | None  # normed Wasserstein (ks) or Jensen-Shannon distance (chi2)
+    effect_measure: str
+    psi: float
+    method: str  # exact | asymp | chi2
+    window_rows: int
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """All features of one window against the reference."""
+
+    features: tuple[FeatureResult, ...]
+    reference_rows: int
+    window_rows: int
+    enough_rows: bool
+    drift_share: float
+    dataset_drift: bool
+    alpha: float
+    correction: str
+
+    @property
+    def drift(self) -> bool:
+        """True when at least one feature drifted."""
+        return any(f.drift for f in self.features)
+
+    def drifted(self) -> tuple[str, ...]:
+        """Names of the drifted features."""
+        return tuple(f.name for f in self.features if f.drift)
+
+
+@dataclass(frozen=True)
+class _Numeric:
+    name: str
+    scale: float
+    edges: FloatArray
+    group: int  # index into Reference._groups
+    column: int  # column inside that group
+
+
+class Reference:
+    """A model's reference sample, prepared once for many evaluations."""
+
+    def __init__(self, columns: Mapping[str, npt.ArrayLike], categorical: Collection[str] = ()):
+        if not columns:
+            raise ValueError("reference has no features")
+        self.names: tuple[str, ...] = tuple(columns)
+        self.categorical = frozenset(categorical) & set(self.names)
+        numeric = [n for n in self.names if n not in self.categorical]
+        arrays = {n: np.asarray(columns[n], dtype=np.float64) for n in numeric}
+        self._categories = {n: np.asarray(columns[n], dtype=str) for n in self.categorical}
+        self.rows = max(len(np.asarray(columns[n])) for n in self.names)
+        complete = [n for n in numeric if not np.isnan(arrays[n]).any()]
+        self._groups: list[ks.SortedReference] = []
+        self._numeric: dict[str, _Numeric] = {}
+        if complete:
+            self._groups.append(ks.SortedReference(np.column_stack([arrays[n] for n in complete])))
+            for i, n in enumerate(complete):
+                self._numeric[n] = self._describe(n, arrays[n], 0, i)
+        for n in numeric:
+            if n in self._numeric:
+                continue
+            values = arrays[n][~np.isnan(arrays[n])]
+            if values.size == 0:
+                raise ValueError(f"reference column {n!r} has no values")
+            self._groups.append(ks.SortedReference(values[:, None]))
+            self._numeric[n] = self._describe(n, values, len(self._groups) - 1, 0)
+
+    def _describe(self, name: str, values: FloatArray, group: int, column: int) -> _Numeric:
+        ordered = self._groups[group].sorted[column]
+        return _Numeric(name, float(np.std(values)), effects.decile_edges(ordered), group, column)
+
+    @property
+    def numeric_names(self) -> tuple[str, ...]:
+        """Names of the numeric features, in column order."""
+        return tuple(n for n in self.names if n not in self.categorical)
+
+    def evaluate(
+        self, window: Mapping[str, npt.ArrayLike], options: DriftOptions | None = None
+    ) -> DriftReport:
+        """Compare a window (feature name to values; NaN = missing) with the reference."""
+        options = options or DriftOptions()
+        missing = [n for n in self.names if n not in window]
+        if missing:
+            raise ValueError(f"window lacks features: {', '.join(missing)}")
+        raw, ordered = self._ks_statistics(window, options.workers)
+        results: list[_Pending] = []
+        for name in self.names:
+            if name in self.categorical:
+                results.append(self._chi2(name, np.asarray(window[name], dtype=str)))
+            else:
+                d, n2 = raw[name]
+                results.append(_Pending(name, "ks", d, float("nan"), n2))
+        self._ks_pvalues(results)
+        return self._decide(results, ordered, options)
+
+    def _ks_statistics(
+        self, window: Mapping[str, npt.ArrayLike], workers: int
+    ) -> tuple[dict[str, tuple[float, int]], dict[str, FloatArray]]:
+        out: dict[str, tuple[float, int]] = {}
+        sorted_windows: dict[str, FloatArray] = {}
+        by_group: dict[int, list[_Numeric]] = {}
+        for info in self._numeric.values():
+            by_group.setdefault(info.group, []).append(info)
+        for g, infos in by_group.items():
+            values = [np.asarray(window[i.name], dtype=np.float64) for i in infos]
+            same_size = len({v.size for v in values}) == 1
+            stacked = np.stack(values) if same_size else None
+            if stacked is not None and not np.isnan(stacked).any():
+                if stacked.shape[1] == 0:
+                    out.update({i.name: (0.0, 0) for i in infos})
+                    continue
+                stats, ordered = self._groups[g].evaluate_columns(stacked, workers)
+                for i in infos:
+                    out[i.name] = (float(stats[i.column]), int(values[0].size))
+                    sorted_windows[i.name] = ordered[i.column]
+                continue
+            for i, v in zip(infos, values, strict=True):
+                v = v[~np.isnan(v)]
+                if v.size == 0:
+                    out[i.name] = (0.0, 0)
+                    continue
+                single = ks.SortedReference(self._groups[g].sorted[i.column][:, None])
+                stat, one = single.evaluate(v[:, None])
+                out[i.name] = (float(stat[0]), int(v.size))
+                sorted_windows[i.name] = one[0]
+        return out, sorted_windows
+
+    def _chi2(self, name: str, values: npt.NDArray[np.str_]) -> _Pending:
+        if values.size == 0:
+            return _Pending(name, "chi2", 0.0, 1.0, 0)
+        result = effects.compare_categories(self._categories[name], values)
+        return _Pending(
+            name, "chi2", result.statistic, result.p_value, int(values.size),
+            effect=result.js_distance, psi=result.psi, method="chi2",
+        )  # fmt: skip
+
+    def _ks_pvalues(self, results: Sequence[_Pending]) -> None:
+        by_sizes: dict[tuple[int, int], list[_Pending]] = {}
+        for r in results:
+            if r.test == "ks" and r.window_rows > 0:
+                by_sizes.setdefault((self._ref_rows(r.name), r.window_rows), []).append(r)
+            elif r.test == "ks":
+                r.p_value = 1.0
+        for (n1, n2), group in by_sizes.items():
+            d, p = ks.ks_result(np.array([r.statistic for r in group]), n1, n2)
+            for r, di, pi in zip(group, d, p, strict=True):
+                r.statistic, r.p_value = float(di), float(pi)
+                r.method = ks.ks_method(n1, n2)
+
+    def _ref_rows(self, name: str) -> int:
+        return self._groups[self._numeric[name].group].n
+
+    def _decide(
+        self, results: list[_Pending], ordered: Mapping[str, FloatArray], options: DriftOptions
+    ) -> DriftReport:
+        window_rows = max((r.window_rows for r in results), default=0)
+        tested = [r for r in results if r.window_rows >= options.min_rows]
+        self._refine(tested, options)
+        significant = reject(
+            np.array([r.p_value for r in tested]), options.alpha, options.correction
+        )
+        if options.correction == "bonferroni":
+            level = bonferroni_level(options.alpha, len(tested))
+            significant = np.array([self._beyond_critical(r, level, s) for r, s in
+                                    zip(tested, significant, strict=True)], dtype=bool)  # fmt: skip
+        flagged = {r.name for r, s in zip(tested, significant, strict=True) if s}
+        features = tuple(self._finish(r, r.name in flagged, ordered, options) for r in results)
+        drifted = sum(f.drift for f in features)
+        share = drifted / len(features) if features else 0.0
+        return DriftReport(
+            features=features,
+            reference_rows=self.rows,
+            window_rows=window_rows,
+            enough_rows=len(tested) == len(results) and bool(results),
+            drift_share=share,
+            dataset_drift=drifted > 0 and share >= options.dataset_share,
+            alpha=options.alpha,
+            correction=options.correction,
+        )
+
+    def _refine(self, tested: Sequence[_Pending], options: DriftOptions) -> None:
+        """Recompute with scipy the asymptotic p-values that sit on a decision threshold."""
+        m = len(tested)
+        if options.correction == "bh":
+            levels = options.alpha * np.arange(1, m + 1) / max(m, 1)
+        elif options.correction == "bonferroni":
+            levels = np.array([bonferroni_level(options.alpha, m)])
+        else:
+            levels = np.array([options.alpha])
+        for r in tested:
+            if r.method == "asymp" and np.any(np.abs(r.p_value - levels) <= _REFINE * levels):
+                n1 = self._ref_rows(r.name)
+                r.p_value = ks.asymp_pvalue_exact(r.statistic, n1, r.window_rows)
+
+    def _beyond_critical(self, r: _Pending, level: float, by_p: bool) -> bool:
+        """Bonferroni on an asymptotic KS: D against the critical D, computed once."""
+        if r.test != "ks" or r.method != "asymp":
+            return by_p
+        critical = ks.critical_d(self._ref_rows(r.name), r.window_rows, level)
+        if abs(r.statistic - critical) <= ks.CRITICAL_SLACK:
+            return by_p  # on the line: the refined p-value decides
+        return r.statistic > critical
+
+    def _finish(
+        self,
+        r: _Pending,
+        significant: bool,
+        ordered: Mapping[str, FloatArray],
+        options: DriftOptions,
+    ) -> FeatureResult:
+        effect = r.effect
+        measure = "jensen_shannon" if r.test == "chi2" else "wasserstein"
+        floor = options.js_floor if r.test == "chi2" else options.wasserstein_floor
+        psi = r.psi
+        if r.test == "ks" and r.name in ordered:
+            info = self._numeric[r.name]
+            ref = self._groups[info.group].sorted[info.column]
+            win = ordered[r.name]
+            psi = effects.psi_sorted(ref, win, info.edges)
+            if significant:  # the distance costs a pass over both samples: only when needed
+                effect = effects.normed_wasserstein(ref, win, info.scale)
+        drift = significant and effect is not None and effect >= floor
+        return FeatureResult(
+            name=r.name,
+            test=r.test,
+            statistic=r.statistic,
+            p_value=r.p_value,
+            significant=significant,
+            drift=drift,
+            effect=effect,
+            effect_measure=measure,
+            psi=psi,
+            method=r.method,
+            window_rows=r.window_rows,
+        )
+
+
+class _Pending:
+    """A feature's numbers while the evaluation is being assembled (mutable on purpose)."""
+
+    def __init__(
+        self,
+        name: str,
+        test: str,
+        statistic: float,
+        p_value: float,
+        window_rows: int,
+        *,
+        effect: float | None = None,
+        psi: float = 0.0,
+        method: str = "",
+    ) -> None:
+        self.name = name
+        self.test = test
+        self.statistic = statistic
+        self.p_value = p_value
+        self.window_rows = window_rows
+        self.effect = effect
+        self.psi = psi
+        self.method = method

@@ -1,0 +1,333 @@
+"""Everything the service knows about one monitored model.
+
+Owned by `drift.service`, one per configured namespace/name. Takes parsed events
+(`drift.events`, `drift.payloads`) into its windows (`drift.window`), captures its
+reference when no file is configured, joins predictions with labels
+(`drift.feedback`), and turns a snapshot into an `Evaluation` with `drift.engine`; the
+snapshot is taken on the event loop, the statistics run in a thread. `state`/`load` are
+what `drift.persist` writes and reads.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.config import DriftModelSettings, DriftSettings
+from bot.drift.engine import DriftOptions, DriftReport, Reference
+from bot.drift.events import InferenceEvent, IngestError
+from bot.drift.feedback import Feedback, Quality, Value
+from bot.drift.payloads import Column, columns_for, parse_predictions, parse_request
+from bot.drift.window import Window
+
+PREDICTION = "prediction"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation of a model: inputs, predictions and quality at one time."""
+
+    model: str
+    at: datetime
+    inputs: DriftReport | None
+    predictions: DriftReport | None
+    quality: Quality
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Copies of what an evaluation needs, safe to use from a worker thread."""
+
+    model: str
+    at: datetime
+    reference: Reference | None
+    columns: dict[str, npt.NDArray[Any]]
+    prediction_reference: Reference | None
+    predictions: npt.NDArray[Any]
+    quality: Quality
+    note: str
+
+
+def text_column(column: Column) -> npt.NDArray[np.str_]:
+    """Category labels of a column: 1.0 and "1" are the same category."""
+    if column.dtype.kind == "f":
+        return np.array(
+            [str(int(v)) if float(v).is_integer() else str(v) for v in column], dtype=str
+        )
+    return column.astype(str)
+
+
+class _Capture:
+    """Rows kept until the reference sample is complete."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.parts: list[dict[str, npt.NDArray[Any]]] = []
+        self.rows = 0
+
+    def take(self, columns: dict[str, npt.NDArray[Any]], count: int) -> int:
+        """Keep up to the missing rows; returns how many were taken."""
+        need = min(self.target - self.rows, count)
+        if need > 0:
+            self.parts.append({k: v[:need] for k, v in columns.items()})
+            self.rows += need
+        return max(need, 0)
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        names: list[str] = list(self.parts[0]) if self.parts else []
+        return {n: np.concatenate([p[n] for p in self.parts]) for n in names}
+
+    @property
+    def done(self) -> bool:
+        return self.rows >= self.target
+
+
+class ModelMonitor:
+    """Windows, reference, feedback and history of one model."""
+
+    def __init__(
+        self,
+        config: DriftModelSettings,
+        settings: DriftSettings,
+        reference: dict[str, npt.NDArray[Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.key = f"{config.namespace}/{config.name}"
+        self.categorical = frozenset(config.categorical)
+        self.features: tuple[str, ...] | None = None
+        self.reference: Reference | None = None
+        self.reference_from_file = reference is not None
+        self._capture = _Capture(config.capture_rows)
+        self._reference_columns: dict[str, npt.NDArray[Any]] | None = None
+        if reference is not None:
+            names: tuple[str, ...] = tuple(config.features) or tuple(reference)
+            self._set_features(names)
+            self._set_reference({n: reference[n] for n in names})
+        elif config.features:
+            self._set_features(config.features)
+        classification = config.task == "classification"
+        self.predictions = Window(
+            0 if classification else 1, 1 if classification else 0,
+            settings.window_rows, settings.window_seconds,
+        )  # fmt: skip
+        self.prediction_reference: Reference | None = None
+        self._prediction_capture = _Capture(config.capture_rows)
+        self.feedback = Feedback(
+            config.task, rows=settings.feedback_rows, pending=settings.pending_ids,
+            baseline=config.accuracy_baseline, baseline_rows=settings.min_rows,
+        )  # fmt: skip
+        self.history: deque[Evaluation] = deque(maxlen=settings.history)
+        self.rows_ingested = 0
+
+    def _set_features(self, names: tuple[str, ...]) -> None:
+        if len(names) > self.settings.max_features:
+            raise IngestError(
+                422, "shape_mismatch",
+                f"{len(names)} features; drift.max_features allows {self.settings.max_features}",
+            )  # fmt: skip
+        self.features = names
+        self.numeric = tuple(n for n in names if n not in self.categorical)
+        self.text = tuple(n for n in names if n in self.categorical)
+        self.window = Window(
+            len(self.numeric), len(self.text), self.settings.window_rows,
+            self.settings.window_seconds,
+        )  # fmt: skip
+
+    def _set_reference(self, columns: dict[str, npt.NDArray[Any]]) -> None:
+        self._reference_columns = columns
+        self.reference = Reference(columns, self.categorical)
+
+    # --- ingest ------------------------------------------------------------------------
+
+    def ingest(self, event: InferenceEvent, now: float) -> int:
+        """Take one request or response event; the number of rows it added."""
+        if event.kind == "response":
+            return self._ingest_response(event, now)
+        rows = parse_request(event.body)
+        if self.features is None:
+            width = len(rows.columns)
+            self._set_features(rows.names or tuple(f"f{i}" for i in range(width)))
+        assert self.features is not None
+        columns = dict(zip(self.features, columns_for(rows, self.features), strict=True))
+        typed: dict[str, npt.NDArray[Any]] = {}
+        for name, column in columns.items():
+            if name in self.categorical:
+                typed[name] = text_column(column)
+            elif column.dtype.kind != "f":
+                raise IngestError(400, "malformed", f"feature {name!r} must be numeric")
+            else:
+                typed[name] = column
+        count = rows.count
+        taken = 0
+        if self.reference is None:
+            taken = self._capture.take(typed, count)
+            if self._capture.done:
+                self._set_reference(self._capture.columns())
+        if taken < count:
+            numeric = (
+                np.column_stack([typed[n][taken:] for n in self.numeric])
+                if self.numeric
+                else np.zeros((count - taken, 0))
+            )
+            text = (
+                np.column_stack([typed[n][taken:] for n in self.text])
+                if self.text
+                else np.zeros((count - taken, 0), dtype=object)
+            )
+            self.window.append(numeric, text, now)
+        self.rows_ingested += count
+        return count
+
+    def _ingest_response(self, event: InferenceEvent, now: float) -> int:
+        predictions = parse_predictions(event.body, self.config.output)
+        self.feedback.add_predictions(event.id, predictions)
+        classification = self.config.task == "classification"
+        if classification:
+            column: npt.NDArray[Any] = text_column(
+                np.asarray(
+                    predictions,
+                    dtype=object if any(isinstance(p, str) for p in predictions) else np.float64,
+                )
+            )
+        else:
+            if not all(isinstance(p, float) for p in predictions):
+                raise IngestError(400, "malformed", "regression predictions must be numbers")
+            column = np.asarray(predictions, dtype=np.float64)
+        taken = 0
+        if self.prediction_reference is None:
+            taken = self._prediction_capture.take({PREDICTION: column}, column.shape[0])
+            if self._prediction_capture.done:
+                self.prediction_reference = Reference(
+                    self._prediction_capture.columns(), {PREDICTION} if classification else ()
+                )
+        rest = column[taken:]
+        if rest.shape[0]:
+            if classification:
+                self.predictions.append(
+                    np.zeros((rest.shape[0], 0)), rest[:, None].astype(object), now
+                )
+            else:
+                self.predictions.append(
+                    rest[:, None], np.zeros((rest.shape[0], 0), dtype=object), now
+                )
+        return int(column.shape[0])
+
+    def add_labels(self, request_id: str, labels: tuple[Value, ...]) -> int:
+        """Ground truth for one request id; rows joined with a prediction now."""
+        try:
+            return self.feedback.add_labels(request_id, labels)
+        except ValueError as exc:
+            raise IngestError(422, "shape_mismatch", str(exc)) from None
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    def snapshot(self, now: float) -> Snapshot:
+        """Copies of the live windows (call on the event loop)."""
+        columns: dict[str, npt.NDArray[Any]] = {}
+        note = ""
+        if self.features is not None:
+            numeric, text, _ = self.window.snapshot(now)
+            columns = {n: numeric[:, i] for i, n in enumerate(self.numeric)}
+            columns.update({n: text[:, i].astype(str) for i, n in enumerate(self.text)})
+        if self.reference is None:
+            note = f"capturing the reference: {self._capture.rows} of {self._capture.target} rows"
+        numeric_p, text_p, _ = self.predictions.snapshot(now)
+        predictions = text_p[:, 0].astype(str) if text_p.shape[1] else numeric_p[:, 0]
+        return Snapshot(
+            model=self.key,
+            at=datetime.fromtimestamp(now, UTC),
+            reference=self.reference,
+            columns=columns,
+            prediction_reference=self.prediction_reference,
+            predictions=predictions,
+            quality=self.feedback.quality(),
+            note=note,
+        )
+
+    def options(self) -> DriftOptions:
+        """Engine options from the settings."""
+        s = self.settings
+        return DriftOptions(
+            alpha=s.alpha, correction=s.correction, min_rows=s.min_rows,
+            wasserstein_floor=s.wasserstein_floor, js_floor=s.js_floor,
+            dataset_share=s.dataset_share, workers=s.workers,
+        )  # fmt: skip
+
+    @staticmethod
+    def evaluate(snapshot: Snapshot, options: DriftOptions) -> Evaluation:
+        """The statistics of a snapshot (pure; runs in a worker thread)."""
+        inputs = None
+        if snapshot.reference is not None:
+            inputs = snapshot.reference.evaluate(snapshot.columns, options)
+        predictions = None
+        if snapshot.prediction_reference is not None:
+            predictions = snapshot.prediction_reference.evaluate(
+                {PREDICTION: snapshot.predictions}, options
+            )
+        return Evaluation(
+            snapshot.model, snapshot.at, inputs, predictions, snapshot.quality, snapshot.note
+        )
+
+    def record(self, evaluation: Evaluation) -> None:
+        """Keep an evaluation in the bounded history."""
+        self.history.append(evaluation)
+
+    @property
+    def latest(self) -> Evaluation | None:
+        """The newest evaluation, if any."""
+        return self.history[-1] if self.history else None
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def arrays(self, now: float) -> dict[str, npt.NDArray[Any]]:
+        """Windows and the captured reference as plain arrays (no pickling)."""
+        out: dict[str, npt.NDArray[Any]] = {}
+        if self.features is not None:
+            out["features"] = np.array(self.features, dtype=str)
+            out.update({f"window_{k}": v for k, v in self.window.state(now).items()})
+            captured = self._reference_columns if not self.reference_from_file else None
+            if captured is None and self._capture.parts:
+                captured = self._capture.columns()
+            for name, values in (captured or {}).items():
+                out[f"ref__{name}"] = np.asarray(values)
+            out["ref_complete"] = np.array(
+                self.reference is not None and not self.reference_from_file
+            )
+        out.update({f"pred_{k}": v for k, v in self.predictions.state(now).items()})
+        if self.prediction_reference is not None or self._prediction_capture.parts:
+            out["pred_ref"] = np.asarray(self._prediction_capture.columns()[PREDICTION])
+        return out
+
+    def load(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        """Restore from `arrays`; a stored layout that no longer fits the config is refused."""
+        if "features" in arrays:
+            names = tuple(str(n) for n in arrays["features"])
+            if self.features is not None and names != self.features:
+                raise ValueError(f"stored features {names} differ from the configured ones")
+            if self.features is None:
+                self._set_features(names)
+            self.window.load({k[7:]: v for k, v in arrays.items() if k.startswith("window_")})
+            captured = {k[5:]: v for k, v in arrays.items() if k.startswith("ref__")}
+            if captured and not self.reference_from_file:
+                if bool(arrays.get("ref_complete", False)):
+                    self._set_reference(captured)
+                else:
+                    self._capture.take(captured, len(next(iter(captured.values()))))
+        self.predictions.load(
+            {k[5:]: v for k, v in arrays.items() if k.startswith("pred_") and k != "pred_ref"}
+        )
+        if "pred_ref" in arrays:
+            column = arrays["pred_ref"]
+            self._prediction_capture.take({PREDICTION: column}, column.shape[0])
+            if self._prediction_capture.done:
+                classification = self.config.task == "classification"
+                self.prediction_reference = Reference(
+                    self._prediction_capture.columns(), {PREDICTION} if classification else ()
+                )

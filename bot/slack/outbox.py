@@ -1,0 +1,192 @@
+"""The Slack tables in the store: the outbox of pending sends and one row per group message.
+
+Called by `slack.notifier` (enqueue, send, mark) and `slack.dispatch` (message state).
+Every Slack write goes through the outbox first, so a restart resends what was pending;
+the group row keeps the message reference (channel, ts), the last report and the state
+people gave it, so a click can re-render the message without the worker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from bot.slack.render import MessageState
+from bot.store import Statement, Store
+from bot.triage.report import TriageReport
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS slack_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    body TEXT NOT NULL,
+    data BLOB,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS slack_outbox_pending ON slack_outbox(state, group_id, id);
+CREATE TABLE IF NOT EXISTS slack_messages (
+    group_id TEXT PRIMARY KEY,
+    group_key TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    ts TEXT,
+    report TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
+);
+"""
+
+OpKind = Literal["message", "reply", "chart"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Op:
+    """One Slack write waiting in the outbox."""
+
+    kind: OpKind
+    channel: str
+    body: dict[str, Any]
+    data: bytes | None = None
+    id: int = 0
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class GroupMessage:
+    """What the store knows about a group's Slack message."""
+
+    group_id: str
+    group_key: str
+    channel: str
+    ts: str | None
+    report: TriageReport
+    state: MessageState
+
+
+class SlackTables:
+    """The outbox and message rows, on the store's connection."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def ensure(self) -> None:
+        """Create the tables when missing."""
+        await self._store.ensure_schema(SCHEMA)
+
+    async def save_group(
+        self, group_id: str, report: TriageReport, channel: str, ops: list[Op]
+    ) -> None:
+        """Record the group's latest report and queue its sends, in one commit."""
+        upsert = (
+            "INSERT INTO slack_messages (group_id, group_key, channel, report, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(group_id) DO UPDATE SET"
+            " report = excluded.report, updated_at = excluded.updated_at",
+            (group_id, report.group_key, channel, json.dumps(report.to_dict()), _now()),
+        )
+        await self._store.write(upsert, *_op_statements(group_id, ops))
+
+    async def enqueue(self, group_id: str, ops: list[Op]) -> None:
+        """Queue sends for a group that already has a row."""
+        await self._store.write(*_op_statements(group_id, ops))
+
+    async def pending(self, group_id: str | None = None) -> list[tuple[str, Op]]:
+        """Unsent ops, oldest first, with their group id."""
+        sql = (
+            "SELECT group_id, id, kind, channel, body, data, attempts FROM slack_outbox"
+            " WHERE state = 'pending'"
+        )
+        args: tuple[str, ...] = ()
+        if group_id is not None:
+            sql, args = sql + " AND group_id = ?", (group_id,)
+        async with self._store.connection.execute(sql + " ORDER BY id", args) as cur:
+            rows = await cur.fetchall()
+        return [
+            (str(r[0]), Op(r[2], str(r[3]), json.loads(r[4]), r[5], int(r[1]), int(r[6])))
+            for r in rows
+        ]
+
+    async def pending_groups(self) -> list[str]:
+        """Groups with unsent ops."""
+        async with self._store.connection.execute(
+            "SELECT DISTINCT group_id FROM slack_outbox WHERE state = 'pending'"
+        ) as cur:
+            return [str(r[0]) for r in await cur.fetchall()]
+
+    async def finish(self, op_id: int, state: str, error: str | None = None) -> None:
+        """Mark an op sent, dead (permanent error) or still pending after a failed try."""
+        await self._store.write(
+            (
+                "UPDATE slack_outbox SET state = ?, attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?",
+                (state, error, op_id),
+            )
+        )
+
+    async def set_ref(self, group_id: str, channel: str, ts: str) -> None:
+        """Remember where the group's message is."""
+        await self._store.write(
+            (
+                "UPDATE slack_messages SET channel = ?, ts = ? WHERE group_id = ?",
+                (channel, ts, group_id),
+            )
+        )
+
+    async def load(self, group_id: str) -> GroupMessage | None:
+        """The group's message row, if the group was ever notified."""
+        async with self._store.connection.execute(
+            "SELECT group_key, channel, ts, report, state FROM slack_messages WHERE group_id = ?",
+            (group_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        report = TriageReport.from_dict(json.loads(row[3]))
+        state = MessageState.from_json(row[4] or None)
+        return GroupMessage(group_id, str(row[0]), str(row[1]), row[2], report, state)
+
+    async def save_state(self, group_id: str, state: MessageState) -> None:
+        """Store what people did with the message."""
+        await self._store.write(
+            (
+                "UPDATE slack_messages SET state = ?, updated_at = ? WHERE group_id = ?",
+                (state.to_json(), _now(), group_id),
+            )
+        )
+
+
+def _op_statements(group_id: str, ops: list[Op]) -> list[Statement]:
+    statements: list[Statement] = []
+    for op in ops:
+        values = (group_id, op.kind, op.channel, json.dumps(op.body), op.data, _now())
+        if op.kind != "message":
+            statements.append((_INSERT, values))
+            continue
+        # Only the newest rendering matters: an unsent one takes the new body in its place
+        # in the queue (so replies queued after it still follow it); else a new row.
+        statements.append((_REPLACE_PENDING, (values[3], group_id)))
+        statements.append((_INSERT + _UNLESS_PENDING, (*values, group_id)))
+    return statements
+
+
+_INSERT = (
+    "INSERT INTO slack_outbox (group_id, kind, channel, body, data, created_at)"
+    " SELECT ?, ?, ?, ?, ?, ?"
+)
+_UNLESS_PENDING = (
+    " WHERE NOT EXISTS (SELECT 1 FROM slack_outbox WHERE group_id = ? AND kind = 'message'"
+    " AND state = 'pending')"
+)
+_REPLACE_PENDING = (
+    "UPDATE slack_outbox SET body = ? WHERE id = (SELECT MIN(id) FROM slack_outbox"
+    " WHERE group_id = ? AND kind = 'message' AND state = 'pending')"
+)

@@ -1,0 +1,117 @@
+"""Fixtures of the Slack tests: the fake Slack, a database and settings pointing at both."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiosqlite
+import pytest
+
+from bot.config import Settings
+from bot.slack.client import make_client
+from bot.slack.notifier import SlackNotifier
+from bot.slack.outbox import SlackTables
+from bot.store import Store
+from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, running_fake_slack
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with running_fake_slack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = Store(tmp_path / "slack.sqlite3")
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def db(store: Store) -> aiosqlite.Connection:
+    return store.connection
+
+
+@pytest.fixture
+def make_settings(slack: FakeSlack, tmp_path: Path) -> MakeSettings:
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path,
+            "slack_bot_token": BOT_TOKEN,
+            "slack_api_url": slack.base_url,
+            "slack_channel": "C1",
+            "slack_signing_secret": "s3cret",
+            "slack_allowed_users": ["U1"],
+            "slack": {"retries": 3, "retry_interval_seconds": 0.01},
+            "actions": {"poll_seconds": 0.05},
+        }
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(values.get(key), dict):
+                values[key] = {**values[key], **value}
+            else:
+                values[key] = value
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.fixture
+async def tables(store: Store) -> SlackTables:
+    t = SlackTables(store)
+    await t.ensure()
+    return t
+
+
+@pytest.fixture
+def make_notifier(
+    make_settings: MakeSettings, session: aiohttp.ClientSession, tables: SlackTables
+) -> Callable[..., SlackNotifier]:
+    def build(settings: Settings | None = None, **kwargs: Any) -> SlackNotifier:
+        settings = settings or make_settings()
+        return SlackNotifier(make_client(settings, session), tables, settings, **kwargs)
+
+    return build
+
+
+@pytest.fixture
+def make_service(make_settings: MakeSettings, tmp_path: Path) -> Callable[..., Any]:
+    """Start a SlackService (store, routes on a test client); everything closes at the end."""
+    from contextlib import AsyncExitStack, asynccontextmanager
+
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+    from prometheus_client import CollectorRegistry
+
+    from bot.slack.service import SlackService
+
+    @asynccontextmanager
+    async def build(**overrides: Any) -> AsyncIterator[tuple[SlackService, TestClient[Any, Any]]]:
+        settings = make_settings(**{"in_cluster": False, **overrides})
+        async with AsyncExitStack() as stack:
+            store = Store(tmp_path / "store.sqlite3")
+            await store.open()
+            stack.push_async_callback(store.close)
+            service = SlackService(settings, store, CollectorRegistry())
+            app = web.Application()
+            app.add_routes(service.routes())
+            client = TestClient(TestServer(app))
+            await client.start_server()
+            stack.push_async_callback(client.close)
+            await service.start()
+            stack.push_async_callback(service.close)
+            yield service, client
+
+    return build
