@@ -7,6 +7,8 @@ soon as shutdown begins, and the worker drains in-flight triages before the stor
 
 from __future__ import annotations
 
+import gc
+import hmac
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
@@ -16,6 +18,7 @@ from typing import TextIO
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from bot import api
 from bot.alerts.dedup import DedupIndex
@@ -119,9 +122,38 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         )
         await worker.start()
         state.worker = worker
+        # Everything alive now (modules, clients, settings) lives as long as the process:
+        # keep it out of the collector's full passes, which otherwise stall every request
+        # for tens of milliseconds once scipy, matplotlib and the Kubernetes client are loaded.
+        gc.collect()
+        gc.freeze()
         yield
         state.shutting_down = True
         await worker.stop(settings.shutdown_timeout_seconds)
+
+
+PROTECTED_PREFIXES = ("/api/", "/ingest/")
+
+
+def _api_auth(token: str) -> Middleware:
+    """Bearer-token check for the JSON API and the ingest endpoints (when a token is set)."""
+    expected = token.encode()
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(PROTECTED_PREFIXES):
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode(), expected
+            ):
+                return web.json_response(
+                    {"error": "missing or wrong bearer token (TRIAGE_BOT_API_TOKEN)"},
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="triage-bot"'},
+                )
+        return await handler(request)
+
+    return middleware
 
 
 async def _begin_shutdown(app: web.Application) -> None:
@@ -154,7 +186,8 @@ def create_app(
         settings, metrics, store, queue, dedup, receiver, slack, drift, notifier_stream
     )
     state.extra_collectors.extend(collectors)
-    app = web.Application()
+    middlewares = [_api_auth(settings.api_token.get_secret_value())] if settings.api_token else []
+    app = web.Application(middlewares=middlewares)
     app[STATE] = state
     app.router.add_post("/alertmanager", _receive)
     app.router.add_get("/healthz", api.healthz)

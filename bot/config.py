@@ -160,6 +160,7 @@ class Settings(BaseSettings):
     )
 
     webhook_token: SecretStr | None = None
+    api_token: SecretStr | None = None
     data_dir: Path = Path("var")
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
     queue_size: int = Field(default=1000, gt=0)

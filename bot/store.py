@@ -9,7 +9,6 @@ Other modules (Slack outbox, audit, drift history) add their own tables through
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.group_commit import GroupCommitWriter, Statement
 from bot.triage.report import TriageReport
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,6 @@ class PendingNotification:
     body: str
 
 
-Statement = tuple[str, tuple[Any, ...]]
-
-
-@dataclass(frozen=True)
-class _Write:
-    statements: tuple[Statement, ...]
-    done: asyncio.Future[None]
-
-
 class Store:
     """Notifications and triages in SQLite."""
 
@@ -86,8 +77,7 @@ class Store:
         self._synchronous = "FULL" if synchronous == "full" else "NORMAL"
         self._conn: aiosqlite.Connection | None = None
         self._next_id = 1
-        self._writes: asyncio.Queue[_Write] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: GroupCommitWriter | None = None
         self.is_open = False
 
     async def open(self) -> None:
@@ -104,7 +94,8 @@ class Store:
             row = await cur.fetchone()
         self._conn = db
         self._next_id = int(row[0] if row else 0) + 1
-        self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
+        self._writer = GroupCommitWriter(self.path, self._synchronous)
+        await self._writer.start()
         self.is_open = True
 
     @property
@@ -127,9 +118,7 @@ class Store:
         """Finish queued writes and close the database."""
         self.is_open = False
         if self._writer is not None:
-            await self._writes.join()
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+            await self._writer.stop()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -141,11 +130,9 @@ class Store:
 
         Returns once the commit is durable; raises what the database raised.
         """
-        if not self.is_open:
+        if not self.is_open or self._writer is None:
             raise RuntimeError("store is closed")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writes.put_nowait(_Write(statements, done))
-        await done
+        await self._writer.write(statements)
 
     async def add_notification(self, group_key: str, status: str, dedup_key: str, body: str) -> int:
         """Write a notification durably; returns its id once the commit is done."""
@@ -159,47 +146,6 @@ class Store:
             )
         )
         return ident
-
-    async def _write_loop(self) -> None:
-        while True:
-            batch = [await self._writes.get()]
-            while not self._writes.empty():
-                batch.append(self._writes.get_nowait())
-            try:
-                await self._commit(batch)
-            except Exception:
-                # One bad write must not fail the others: retry each on its own.
-                await self._rollback()
-                for write in batch:
-                    try:
-                        await self._commit([write])
-                    except Exception as exc:
-                        log.exception("store write failed")
-                        await self._rollback()
-                        if not write.done.done():
-                            write.done.set_exception(exc)
-            for write in batch:
-                if not write.done.done():
-                    write.done.set_result(None)
-                self._writes.task_done()
-
-    async def _commit(self, batch: list[_Write]) -> None:
-        statements = [st for write in batch for st in write.statements]
-        i = 0
-        while i < len(statements):
-            # Runs of the same statement (many webhooks) go down in one executemany.
-            j = i
-            while j < len(statements) and statements[j][0] == statements[i][0]:
-                j += 1
-            await self._db.executemany(statements[i][0], [p for _, p in statements[i:j]])
-            i = j
-        await self._db.commit()
-
-    async def _rollback(self) -> None:
-        try:
-            await self._db.rollback()
-        except Exception:
-            log.exception("rollback failed")
 
     async def pending(self, group_key: str | None = None) -> list[PendingNotification]:
         """Notifications not yet triaged, oldest first (all, or one group's)."""
@@ -254,8 +200,14 @@ class Store:
             return None
         return TriageReport.from_dict(json.loads(row[0]))
 
-    async def save_report(self, report: TriageReport, finished: int | None = None) -> None:
-        """Insert or update the group's triage row; mark `finished` done in the same commit."""
+    async def save_report(
+        self, report: TriageReport, finished: int | None = None, *, wait: bool = True
+    ) -> None:
+        """Insert or update the group's triage row; mark `finished` done in the same commit.
+
+        With `wait=False` the write is queued and not awaited: the worker uses it, since a
+        triage lost in a crash is redone from its still-pending notification.
+        """
         resolved = report.finished_at.isoformat() if report.status == "resolved" else None
         upsert: Statement = (
             """
@@ -286,14 +238,17 @@ class Store:
                 json.dumps(report.to_dict()),
             ),
         )
-        if finished is None:
-            await self.write(upsert)
-            return
-        done: Statement = (
-            "UPDATE notifications SET state = 'done', processed_at = ? WHERE id = ?",
-            (_now(), finished),
-        )
-        await self.write(upsert, done)
+        statements: tuple[Statement, ...] = (upsert,)
+        if finished is not None:
+            done: Statement = (
+                "UPDATE notifications SET state = 'done', processed_at = ? WHERE id = ?",
+                (_now(), finished),
+            )
+            statements = (upsert, done)
+        if wait:
+            await self.write(*statements)
+        elif self._writer is not None:
+            self._writer.submit(statements)
 
     async def list_triages(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent triages, newest first, as the API shows them."""

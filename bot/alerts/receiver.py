@@ -25,7 +25,6 @@ from bot.triage.queue import QueuedNotification, QueueFull, TriageQueue
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "10"
-INLINE_BODY_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -148,9 +147,8 @@ class AlertmanagerReceiver:
             self._count("queue_full")
             return _error(503, "triage queue is full, retry later", headers=_RETRY)
         try:
-            text = body.decode()
             ident = await self._store.add_notification(
-                notification.group_key, notification.status, key, text
+                notification.group_key, notification.status, key, body.decode()
             )
         except Exception as exc:
             self._queue.release()
@@ -159,9 +157,7 @@ class AlertmanagerReceiver:
             log.exception("could not store notification")
             return _error(503, "could not store the notification", headers=_RETRY)
         self._dedup.stored(key)
-        # Small bodies ride along so the worker need not read them back.
-        inline = text if len(text) <= INLINE_BODY_LIMIT else None
-        self._queue.put_reserved(QueuedNotification(ident, notification.group_key, inline))
+        self._queue.put_reserved(QueuedNotification(ident, notification.group_key, notification))
         self._metrics.queue_depth.set(self._queue.depth)
         self._count("accepted")
         log.info(

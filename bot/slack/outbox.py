@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot.group_commit import Statement
 from bot.slack.render import MessageState
-from bot.store import Statement, Store
+from bot.store import Store
 from bot.triage.report import TriageReport
 
 SCHEMA = """

@@ -1,13 +1,16 @@
 """The hand-off from the receiver to the worker: notification ids, with a capacity.
 
 The receiver reserves a place before it writes (so a full queue answers 503 before any
-work), then puts the id once the write is durable. Ids only: the body stays in the store.
+work), then puts the id once the write is durable, with the parsed notification so the
+worker need not read and parse it again (after a restart it reads the store).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+
+from bot.alerts.models import Notification
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class QueuedNotification:
 
     id: int
     group_key: str
-    body: str | None = None  # None: read it back from the store
+    notification: Notification | None = None  # None: read it back from the store
 
 
 class QueueFull(Exception):

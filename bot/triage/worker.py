@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from bot.alerts.models import Notification
 from bot.metrics import BotMetrics
 from bot.notify.base import Notifier
-from bot.store import PendingNotification, Store
+from bot.store import Store
 from bot.triage.changes import describe_change
 from bot.triage.pipeline import Pipeline, alert_lines
 from bot.triage.queue import QueuedNotification, TriageQueue
@@ -60,7 +60,7 @@ class TriageWorker:
         """Queue what a previous run left pending, then start consuming; returns that count."""
         leftovers = await self._store.pending()
         for row in leftovers:
-            self._queue.put_recovered(QueuedNotification(row.id, row.group_key, row.body))
+            self._queue.put_recovered(QueuedNotification(row.id, row.group_key))
         self._metrics.queue_depth.set(self._queue.depth)
         for n in range(self._concurrency):
             task = asyncio.create_task(self._consume(), name=f"triage-worker-{n}")
@@ -113,21 +113,26 @@ class TriageWorker:
             first = False
             item = waiting.popleft()
             try:
-                body = item.body if item.body is not None else await self._store.body(item.id)
-                if body is not None:
-                    await self._process(PendingNotification(item.id, item.group_key, body))
+                notification = item.notification or await self._load(item.id)
+                if notification is not None:
+                    await self._process(item.id, item.group_key, notification)
             finally:
                 self._queue.done()
                 self._metrics.queue_depth.set(self._queue.depth)
 
-    async def _process(self, row: PendingNotification) -> None:
+    async def _load(self, ident: int) -> Notification | None:
+        body = await self._store.body(ident)
+        if body is None:
+            return None
         try:
-            notification = Notification.model_validate_json(row.body)
+            return Notification.model_validate_json(body)
         except ValidationError as exc:  # stored by an older version with other rules
-            await self._store.finish_notification(row.id, "failed", str(exc)[:500])
-            return
+            await self._store.finish_notification(ident, "failed", str(exc)[:500])
+            return None
+
+    async def _process(self, ident: int, group_key: str, notification: Notification) -> None:
         began = time.perf_counter()
-        previous = await self._previous(row.group_key)
+        previous = await self._previous(group_key)
         report = await self._triage(notification, previous)
         self._metrics.triage_seconds.observe(time.perf_counter() - began)
         self._metrics.triages.labels(report.verdict.category).inc()
@@ -141,13 +146,15 @@ class TriageWorker:
             await self._notifier.notify(report, change)
         except Exception:
             self._metrics.notifier_errors.labels(type(self._notifier).__name__).inc()
-            log.exception("notifier failed", extra={"group_key": row.group_key})
-        await self._store.save_report(report, finished=row.id)
+            log.exception("notifier failed", extra={"group_key": group_key})
+        # Not awaited: the next triage need not wait for this fsync; a crash before it
+        # leaves the notification pending, and it is triaged again at start.
+        await self._store.save_report(report, finished=ident)
         self._remember(report)
         log.info(
             "triage finished",
             extra={
-                "group_key": row.group_key,
+                "group_key": group_key,
                 "status": report.status,
                 "verdict": report.verdict.category,
                 "change": change.kind,

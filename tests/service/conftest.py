@@ -50,6 +50,22 @@ class Console(io.StringIO):
         return self.getvalue()
 
 
+async def triages_when(
+    client: TestClient[Any, Any],
+    ready: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 5.0,
+) -> list[dict[str, Any]]:
+    """`GET /api/triages` until `ready` holds: the row is saved just after the notifier ran."""
+    async with asyncio.timeout(timeout):
+        while True:
+            triages: list[dict[str, Any]] = (await (await client.get("/api/triages")).json())[
+                "triages"
+            ]
+            if ready(triages):
+                return triages
+            await asyncio.sleep(0.01)
+
+
 AppFactory = Callable[..., Awaitable[tuple[TestClient[Any, Any], Console]]]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from bot.triage.collector import TriageContext
 from bot.triage.evidence import Evidence
 
-from .conftest import AUTH, TOKEN, AppFactory, load_fixture
+from .conftest import AUTH, TOKEN, AppFactory, load_fixture, triages_when
 
 
 async def test_accepts_fixture_and_prints_triage(service: AppFactory) -> None:
@@ -69,7 +69,7 @@ async def test_resolved_updates_the_same_triage(service: AppFactory) -> None:
     assert (await client.post("/alertmanager", json=resolved, headers=AUTH)).status == 200
     out = await console.wait_for("[RESOLVED]")
     assert "change: resolved" in out
-    triages = (await (await client.get("/api/triages")).json())["triages"]
+    triages = await triages_when(client, lambda t: bool(t) and t[0]["status"] == "resolved")
     assert len(triages) == 1
     assert triages[0]["status"] == "resolved"
     assert triages[0]["notifications"] == 2
@@ -93,7 +93,7 @@ async def test_two_hundred_alert_group(service: AppFactory) -> None:
     out = await console.wait_for("[FIRING]")
     assert "(217 alerts (17 truncated by Alertmanager, not shown))" in out
     assert "… and 190 more" in out
-    triage = (await (await client.get("/api/triages")).json())["triages"][0]
+    triage = (await triages_when(client, bool))[0]
     assert triage["alert_count"] == 217
     assert triage["truncated_alerts"] == 17
 
@@ -203,7 +203,7 @@ async def test_triages_newest_first(service: AppFactory) -> None:
     for name in ("first", "second", "third"):
         await client.post("/alertmanager", json=_group_of(1, name), headers=AUTH)
         await console.wait_for(f"Alert{name}")
-    triages = (await (await client.get("/api/triages")).json())["triages"]
+    triages = await triages_when(client, lambda t: len(t) == 3)
     assert [t["alertname"] for t in triages] == ["Alertthird", "Alertsecond", "Alertfirst"]
     assert set(triages[0]) >= {"group_key", "status", "alert_count", "verdict", "updated_at"}
 
@@ -281,3 +281,26 @@ def _with_alert_field(field: str, value: Any) -> dict[str, Any]:
     body = load_fixture("high-error-rate-firing.json")
     body["alerts"][0][field] = value
     return body
+
+
+async def test_api_token_guards_the_json_api_and_ingest(service: AppFactory) -> None:
+    client, _ = await service(api_token="api-secret")
+    bearer = {"Authorization": "Bearer api-secret"}
+    for method, path in (
+        ("GET", "/api/triages"),
+        ("GET", "/api/audit"),
+        ("GET", "/api/drift"),
+        ("POST", "/ingest/kserve"),
+        ("POST", "/ingest/feedback"),
+    ):
+        refused = await client.request(method, path)
+        assert refused.status == 401, path
+        assert "TRIAGE_BOT_API_TOKEN" in (await refused.json())["error"]
+        wrong = await client.request(method, path, headers={"Authorization": "Bearer nope"})
+        assert wrong.status == 401, path
+    assert (await client.get("/api/triages", headers=bearer)).status == 200
+    # Probes, metrics and the webhook keep their own rules.
+    assert (await client.get("/healthz")).status == 200
+    assert (await client.get("/metrics")).status == 200
+    body = load_fixture("high-error-rate-firing.json")
+    assert (await client.post("/alertmanager", json=body, headers=AUTH)).status == 200
