@@ -16,6 +16,7 @@ import aiohttp
 from kubernetes_asyncio import client
 
 from bot.actions.base import ActionError
+from bot.cluster.client import raw_response
 
 JSON = dict[str, Any]
 KSERVE = ("serving.kserve.io", "v1beta1")
@@ -28,14 +29,9 @@ class Conflict(ActionError):
 
 async def _call(call: Awaitable[Any], what: str) -> JSON:
     try:
-        response = await call
-        try:
-            raw: bytes = await response.read()
-        finally:
-            response.release()
+        status, raw = await raw_response(call)
     except aiohttp.ClientError as exc:
         raise ActionError(f"Kubernetes API unreachable {what}: {exc}") from exc
-    status = int(response.status)
     try:
         body = json.loads(raw) if raw else {}
     except ValueError:

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 from kubernetes_asyncio import client
 
+from bot.cluster.client import raw_response
 from bot.triage.collector import CollectorError
 
 JSON = dict[str, Any]
@@ -43,17 +44,12 @@ def _status_message(raw: bytes) -> str:
 async def _body(call: Awaitable[Any], what: str) -> bytes:
     """The body of a successful response; `CollectorError` naming `what` otherwise."""
     try:
-        response = await call
-        try:
-            raw: bytes = await response.read()
-        finally:
-            response.release()
+        status, raw = await raw_response(call)
     except aiohttp.ClientConnectorError as exc:
         raise CollectorError(f"Kubernetes API unreachable {what}: {exc.strerror or exc}") from exc
     except aiohttp.ClientError as exc:
         reason = str(exc) or type(exc).__name__
         raise CollectorError(f"Kubernetes API connection failed {what}: {reason}") from exc
-    status = int(response.status)
     if 200 <= status < 300:
         return raw
     phrase = HTTPStatus(status).phrase.lower() if status in HTTPStatus._value2member_map_ else ""
