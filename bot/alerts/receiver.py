@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.models import Notification
-from bot.metrics import BotMetrics
+from bot.metrics import WEBHOOK_OUTCOMES, BotMetrics
 from bot.store import Store
 from bot.triage.queue import QueuedNotification, QueueFull, TriageQueue
 
@@ -56,8 +56,9 @@ def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
 
 async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
     """The body, or None when it is longer than `limit` (read no further than that)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
+    if request.content_length is not None:
+        # Known length within the limit: one read, no chunk loop.
+        return None if request.content_length > limit else await request.content.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):
@@ -85,6 +86,7 @@ class AlertmanagerReceiver:
         self._queue = queue
         self._dedup = dedup
         self._metrics = metrics
+        self._outcomes = {o: metrics.webhooks.labels(o) for o in WEBHOOK_OUTCOMES}
 
     def _authorized(self, request: web.Request) -> bool:
         if self._token is None:
@@ -96,7 +98,7 @@ class AlertmanagerReceiver:
         return hmac.compare_digest(credentials.strip().encode(), self._token)
 
     def _count(self, outcome: str) -> None:
-        self._metrics.webhooks.labels(outcome).inc()
+        self._outcomes[outcome].inc()
 
     async def handle(self, request: web.Request) -> web.Response:
         """Accept one webhook."""
@@ -160,16 +162,19 @@ class AlertmanagerReceiver:
         self._queue.put_reserved(QueuedNotification(ident, notification.group_key, notification))
         self._metrics.queue_depth.set(self._queue.depth)
         self._count("accepted")
-        log.info(
-            "notification accepted",
-            extra={
-                "group_key": notification.group_key,
-                "status": notification.status,
-                "alerts": len(notification.alerts),
-                "id": ident,
-            },
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "notification accepted",
+                extra={
+                    "group_key": notification.group_key,
+                    "status": notification.status,
+                    "alerts": len(notification.alerts),
+                    "id": ident,
+                },
+            )
+        return web.Response(
+            body=b'{"status": "accepted", "id": %d}' % ident, content_type="application/json"
         )
-        return web.json_response({"status": "accepted", "id": ident})
 
     async def _duplicate(
         self, original: asyncio.Future[None] | None, notification: Notification
@@ -182,4 +187,4 @@ class AlertmanagerReceiver:
                 return _error(503, "could not store the notification", headers=_RETRY)
         self._count("duplicate")
         log.info("duplicate notification ignored", extra={"group_key": notification.group_key})
-        return web.json_response({"status": "duplicate"})
+        return web.Response(body=b'{"status": "duplicate"}', content_type="application/json")

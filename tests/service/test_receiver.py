@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import json
 from typing import Any
 
@@ -304,3 +305,14 @@ async def test_api_token_guards_the_json_api_and_ingest(service: AppFactory) -> 
     assert (await client.get("/metrics")).status == 200
     body = load_fixture("high-error-rate-firing.json")
     assert (await client.post("/alertmanager", json=body, headers=AUTH)).status == 200
+
+
+async def test_body_over_a_mebibyte_within_the_limit_is_accepted(service: AppFactory) -> None:
+    # aiohttp's own 1 MiB request limit must not undercut max_body_bytes (8 MiB).
+    client, console = await service()
+    body = _group_of(1)
+    body["commonAnnotations"] = {"description": "x" * (2 * 1024 * 1024)}
+    payload = io.BytesIO(json.dumps(body).encode())
+    response = await client.post("/alertmanager", data=payload, headers=AUTH)
+    assert response.status == 200, await response.text()
+    await console.wait_for("[FIRING]")
