@@ -1,6 +1,6 @@
 """Group commit for SQLite: every write waiting at one moment goes into one transaction.
 
-Owned by `store.Store`. Callers hand over statements and (usually) wait for the commit;
+Owned by `store.Store`. Callers hand over statements and wait for the commit;
 the writer task drains the queue and hands the whole batch to one thread of its own, with
 a connection of its own, in one hop: each run of identical statements as one
 `executemany`, one commit. A burst of webhooks costs one fsync and one thread hand-off
@@ -31,11 +31,6 @@ CHECKPOINT_SECONDS = 1.0
 class _Write:
     statements: tuple[Statement, ...]
     done: asyncio.Future[None]
-
-
-def _log_failure(future: asyncio.Future[None]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("background store write failed", exc_info=future.exception())
 
 
 class GroupCommitWriter:
@@ -88,14 +83,9 @@ class GroupCommitWriter:
 
     async def write(self, statements: tuple[Statement, ...]) -> None:
         """Run statements in one transaction with whatever else is waiting; wait for it."""
-        await self.submit(statements)
-
-    def submit(self, statements: tuple[Statement, ...]) -> asyncio.Future[None]:
-        """Queue statements; the future resolves at commit (failures are logged)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.add_done_callback(_log_failure)
         self._writes.put_nowait(_Write(statements, done))
-        return done
+        await done
 
     async def _write_loop(self) -> None:
         while True:

@@ -1,8 +1,9 @@
 """The durable store: SQLite through aiosqlite, one connection per process.
 
-Opened and closed by `app` (and the CLI). The receiver writes notifications through a
-group-commit writer (many webhooks, one transaction) before it answers 200; the worker
-reads them back, saves one triage row per alert group and marks notifications done.
+Opened and closed by `app`. The receiver writes notifications through the group-commit
+writer (`group_commit`: many webhooks, one transaction) before it answers 200; the
+worker saves one triage row per alert group and marks notifications done, and at start
+reads back what a previous run left pending.
 Other modules (Slack outbox, audit, drift history) add their own tables through
 `ensure_schema` on the same connection.
 """
@@ -147,14 +148,11 @@ class Store:
         )
         return ident
 
-    async def pending(self, group_key: str | None = None) -> list[PendingNotification]:
-        """Notifications not yet triaged, oldest first (all, or one group's)."""
-        sql = "SELECT id, group_key, body FROM notifications WHERE state = 'pending'"
-        args: tuple[str, ...] = ()
-        if group_key is not None:
-            sql += " AND group_key = ?"
-            args = (group_key,)
-        async with self._db.execute(sql + " ORDER BY id", args) as cur:
+    async def pending(self) -> list[PendingNotification]:
+        """Notifications not yet triaged, oldest first (to resume them at start)."""
+        async with self._db.execute(
+            "SELECT id, group_key, body FROM notifications WHERE state = 'pending' ORDER BY id"
+        ) as cur:
             rows = await cur.fetchall()
         return [PendingNotification(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
@@ -200,14 +198,8 @@ class Store:
             return None
         return TriageReport.from_dict(json.loads(row[0]))
 
-    async def save_report(
-        self, report: TriageReport, finished: int | None = None, *, wait: bool = True
-    ) -> None:
-        """Insert or update the group's triage row; mark `finished` done in the same commit.
-
-        With `wait=False` the write is queued and not awaited: the worker uses it, since a
-        triage lost in a crash is redone from its still-pending notification.
-        """
+    async def save_report(self, report: TriageReport, finished: int | None = None) -> None:
+        """Insert or update the group's triage row; mark `finished` done in the same commit."""
         resolved = report.finished_at.isoformat() if report.status == "resolved" else None
         upsert: Statement = (
             """
@@ -245,10 +237,7 @@ class Store:
                 (_now(), finished),
             )
             statements = (upsert, done)
-        if wait:
-            await self.write(*statements)
-        elif self._writer is not None:
-            self._writer.submit(statements)
+        await self.write(*statements)
 
     async def list_triages(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent triages, newest first, as the API shows them."""
