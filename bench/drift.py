@@ -138,11 +138,14 @@ async def ingest_http(events: int) -> None:
     from prometheus_client import CollectorRegistry
 
     from bot.drift.service import DriftService
+    from bot.store import Store
 
     rng = np.random.default_rng(2)
     bodies = [_event_body(rng) for _ in range(min(events, 200))]
     with tempfile.TemporaryDirectory() as tmp:
-        service = DriftService(_settings(Path(tmp)), CollectorRegistry())
+        store = Store(Path(tmp) / "bench.sqlite3", synchronous="normal")
+        await store.open()
+        service = DriftService(_settings(Path(tmp)), CollectorRegistry(), store)
         await service.start()
         app = web.Application()
         app.add_routes(service.routes())
@@ -169,6 +172,7 @@ async def ingest_http(events: int) -> None:
         finally:
             await runner.cleanup()
             await service.close()
+            await store.close()
     print(f"ingest over HTTP (8 concurrent senders, client in the same process): "
           f"{events * 100 / seconds:,.0f} rows/s")  # fmt: skip
 

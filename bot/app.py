@@ -181,7 +181,7 @@ def create_app(
     )
     # Constructed always so its routes exist; started only with a bot token.
     slack = SlackService(settings, store, metrics.registry)
-    drift = DriftService(settings, metrics.registry)
+    drift = DriftService(settings, metrics.registry, store)
     state = AppState(
         settings, metrics, store, queue, dedup, receiver, slack, drift, notifier_stream
     )

@@ -90,6 +90,9 @@ class GroupCommitWriter:
     async def _write_loop(self) -> None:
         while True:
             batch = [await self._writes.get()]
+            # One turn of the loop lets requests already received reach this queue, so
+            # they share this commit instead of waiting for the next one.
+            await asyncio.sleep(0)
             while not self._writes.empty():
                 batch.append(self._writes.get_nowait())
             try:

@@ -1,7 +1,7 @@
-"""Evaluations to JSON and back, for the history file and the HTTP API.
+"""Evaluations to JSON and back, for the history table and the HTTP API.
 
-Called by `drift.service`. pydantic reads and writes the frozen dataclasses, so the
-stored form and the served form are the same document.
+Called by `drift.service` and `drift.history_table`. pydantic reads and writes the
+frozen dataclasses, so the stored form and the served form are the same document.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Drift state on disk: one `.npz` (windows, captured references) and one JSON file
-(history, feedback, replay ids) per model under `<data_dir>/drift/`.
+(feedback, replay ids) per model under `<data_dir>/drift/`. The evaluation history is
+not here: it lives in the store's `drift_evaluations` table (`drift.history_table`);
+these arrays stay in files because they are large, rewritten whole and never queried.
 
 Called by `drift.service` at start (`read`) and after each evaluation round and at
 close (`write`, from a worker thread). Files are written to a temporary name and

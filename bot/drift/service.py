@@ -1,11 +1,14 @@
 """The drift engine as one object the application wires in: routes, lifecycle, collector.
 
-Created by `app` with the settings and the app's metric registry. `start` loads the
-reference files and the persisted state and begins evaluating every
-`drift.interval_seconds`; `close` stops and writes the state. Routes:
-`POST /ingest/kserve` (payload-logger CloudEvents), `POST /ingest/feedback` (ground
-truth), `GET /api/drift`, `GET /api/drift/{namespace}/{name}` and
-`POST /api/drift/{namespace}/{name}/evaluate` (on demand). Bad input is a 4xx with
+Created by `app` with the settings, the app's metric registry and the store (opened
+before `start`, like `SlackService`'s). `start` loads the reference files, the persisted
+windows and feedback (`drift.persist`, npz/JSON files under `<data_dir>/drift/`) and
+each model's evaluation history (`drift.history_table`, the store's
+`drift_evaluations` table), then evaluates every `drift.interval_seconds`; each
+evaluation is written to the table as it is made, and `close` stops and writes the
+files. Routes: `POST /ingest/kserve` (payload-logger CloudEvents), `POST /ingest/feedback`
+(ground truth), `GET /api/drift`, `GET /api/drift/{namespace}/{name}` (from the table)
+and `POST /api/drift/{namespace}/{name}/evaluate` (on demand). Bad input is a 4xx with
 `{"error": ...}` and a counter outcome, never a 500.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import OrderedDict
 from typing import Any
@@ -26,10 +30,12 @@ from bot.config import Settings
 from bot.drift import persist
 from bot.drift.collector import DriftCollector
 from bot.drift.events import IngestError, parse_event
-from bot.drift.history import evaluation_from_json, evaluation_to_json
+from bot.drift.history import evaluation_to_json
+from bot.drift.history_table import HistoryTable
 from bot.drift.metrics import DriftMetrics
 from bot.drift.monitor import Evaluation, ModelMonitor
 from bot.drift.reference_file import load_reference
+from bot.store import Store
 from bot.triage.collector import Collector
 from bot.triage.evidence import Target
 
@@ -62,9 +68,10 @@ def _error(status: int, message: str) -> web.Response:
 class DriftService:
     """Ingest, windows, evaluations, gauges, history and the triage collector."""
 
-    def __init__(self, settings: Settings, registry: CollectorRegistry) -> None:
+    def __init__(self, settings: Settings, registry: CollectorRegistry, store: Store) -> None:
         self._settings = settings.drift
         self._root = settings.data_dir / "drift"
+        self._history = HistoryTable(store, settings.drift.history)
         self.metrics = DriftMetrics(registry)
         self.monitors: dict[str, ModelMonitor] = {}
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
@@ -76,6 +83,7 @@ class DriftService:
 
     async def start(self) -> None:
         """Load references and stored state, then evaluate every interval."""
+        await self._history.ensure()
         for config in self._settings.models:
             reference = None
             if config.reference is not None:
@@ -87,6 +95,8 @@ class DriftService:
             stored = await asyncio.to_thread(persist.read, self._root, monitor.key)
             if stored is not None:
                 self._restore(monitor, *stored)
+            for evaluation in await self._history.load(config.namespace, config.name):
+                monitor.record(evaluation)
         self._started = True
         self._task = asyncio.create_task(self._loop(), name="drift-evaluations")
 
@@ -94,8 +104,6 @@ class DriftService:
         try:
             monitor.load(arrays)
             monitor.feedback.load(meta.get("feedback", {}))
-            for item in meta.get("history", []):
-                monitor.record(evaluation_from_json(item))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning(
                 "stored drift state ignored", extra={"model": monitor.key, "error": str(exc)}
@@ -135,6 +143,7 @@ class DriftService:
         snapshot = monitor.snapshot(time.time())
         evaluation = await asyncio.to_thread(ModelMonitor.evaluate, snapshot, monitor.options())
         monitor.record(evaluation)
+        await self._history.record(monitor.config.namespace, monitor.config.name, evaluation)
         window_rows = monitor.window.rows if monitor.features is not None else 0
         memory = monitor.predictions.memory_bytes
         if monitor.features is not None:
@@ -148,7 +157,6 @@ class DriftService:
             arrays = monitor.arrays(now)
             meta = {
                 "feedback": monitor.feedback.state(),
-                "history": [evaluation_to_json(e) for e in monitor.history],
                 "seen": [[kind, i] for (key, kind, i) in self._seen if key == monitor.key],
             }
             try:
@@ -285,7 +293,13 @@ class DriftService:
         monitor = self._monitor(request)
         if monitor is None:
             return _error(404, "unknown model")
-        history = [evaluation_to_json(e) for e in reversed(monitor.history)]
+        if not self._started:
+            return _error(503, "drift engine not started")
+        try:
+            history = await self._history.recent(monitor.config.namespace, monitor.config.name)
+        except sqlite3.Error as exc:
+            log.error("cannot read drift history", extra={"model": monitor.key, "error": str(exc)})
+            return _error(503, "drift history unavailable, retry later")
         return web.json_response({"model": monitor.key, "history": history})
 
     async def _evaluate_now(self, request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from bot.config import DriftModelSettings, DriftSettings, Settings
 from bot.drift.service import DriftService
+from bot.store import Store
 
 NAMESPACE, NAME = "models", "wine-quality-model"
 FEATURES = ("acidity", "sugar", "alcohol", "color")
@@ -84,12 +85,23 @@ def v2_request(batch: list[list[Any]]) -> dict[str, Any]:
 
 
 class Harness:
-    """A running DriftService behind a test client."""
+    """A running DriftService, on its own open store, behind a test client."""
 
-    def __init__(self, service: DriftService, client: TestClient, registry: CollectorRegistry):
+    def __init__(
+        self, service: DriftService, store: Store, client: TestClient, registry: CollectorRegistry
+    ):
         self.service = service
+        self.store = store
         self.client = client
         self.registry = registry
+        self.stopped = False
+
+    async def stop(self) -> None:
+        """Close the service, then its store, as the application does at shutdown."""
+        if not self.stopped:
+            self.stopped = True
+            await self.service.close()
+            await self.store.close()
 
     async def post_event(
         self, event_id: str, body: Any, kind: str = "request", name: str = NAME
@@ -111,20 +123,27 @@ HarnessFactory = Callable[[Settings], "AsyncIterator[Harness]"]
 
 @pytest.fixture
 async def start_harness(
-    aiohttp_client: Callable[..., Any],
+    aiohttp_client: Callable[..., Any], tmp_path: Path
 ) -> AsyncIterator[Callable[[Settings], Any]]:
-    services: list[DriftService] = []
+    harnesses: list[Harness] = []
 
     async def start(settings: Settings) -> Harness:
+        # One database file per test: a second harness is the same service restarted.
+        store = Store(tmp_path / "x.sqlite3", synchronous="normal")
+        await store.open()
         registry = CollectorRegistry()
-        service = DriftService(settings, registry)
-        await service.start()
-        services.append(service)
+        service = DriftService(settings, registry, store)
+        try:
+            await service.start()
+        except BaseException:
+            await store.close()
+            raise
         app = web.Application()
         app.add_routes(service.routes())
-        client = await aiohttp_client(app)
-        return Harness(service, client, registry)
+        harness = Harness(service, store, await aiohttp_client(app), registry)
+        harnesses.append(harness)
+        return harness
 
     yield start
-    for service in services:
-        await service.close()
+    for harness in harnesses:
+        await harness.stop()

@@ -194,12 +194,18 @@ async def test_restart_keeps_windows_reference_and_history(
     await h.post_event("p1", {"predictions": [1, 0, 1]}, "response")
     await h.service.evaluate_all()
     before = h.service.monitors[f"{NAMESPACE}/{NAME}"]
-    await h.service.close()
+    await h.stop()
+    # the history is in SQLite now, not in the per-model JSON beside the arrays
+    (meta,) = (tmp_path / "drift").glob("*/meta.json")
+    assert "history" not in json.loads(meta.read_text())
 
     again: Harness = await start_harness(settings)
     after = again.service.monitors[f"{NAMESPACE}/{NAME}"]
     assert after.reference is not None and after.window.rows == 100
     assert len(after.history) == 1
+    assert after.history[0] == before.history[0]
+    served = await (await again.client.get(f"/api/drift/{NAMESPACE}/{NAME}")).json()
+    assert [e["at"] for e in served["history"]] == [before.history[0].at.isoformat()]
     assert after.history[0].inputs is not None
     assert after.history[0].inputs.window_rows == before.history[0].inputs.window_rows  # type: ignore[union-attr]
     assert after.arrays(time.time())["pred_ref"].tolist() == ["1", "0", "1"]  # capture goes on
@@ -207,3 +213,35 @@ async def test_restart_keeps_windows_reference_and_history(
     new = after.window.snapshot(before.history[0].at.timestamp())[0]
     assert np.array_equal(old, new)
     assert (await again.post_event("r6-0", v2_request(rows(5, 99))))[1]["status"] == "duplicate"
+
+
+async def test_history_table_keeps_the_last_evaluations_per_model(
+    start_harness: Start, tmp_path: Path
+) -> None:
+    base = drift_settings(tmp_path)
+    settings = base.model_copy(update={"drift": base.drift.model_copy(update={"history": 2})})
+    h: Harness = await start_harness(settings)
+    assert (await h.client.get("/api/drift/other/model")).status == 404
+    await _fill(h, 200, 7)  # the captured reference
+    await _fill(h, 100, 8, shift=3.0)  # a shifted window
+    for _ in range(3):
+        await h.service.evaluate_all()
+    monitor = h.service.monitors[f"{NAMESPACE}/{NAME}"]
+    async with h.store.connection.execute(
+        "SELECT namespace, model, evaluated_at, drift_share, dataset_drift, window_rows"
+        " FROM drift_evaluations ORDER BY id"
+    ) as cur:
+        stored = await cur.fetchall()
+    kept = [e.at.isoformat() for e in monitor.history]
+    assert len(stored) == 2 and [r[2] for r in stored] == kept  # the first one was pruned
+    assert {(r[0], r[1], r[5]) for r in stored} == {(NAMESPACE, NAME, 100)}
+    assert stored[-1][3] == monitor.history[-1].inputs.drift_share > 0  # type: ignore[union-attr]
+    assert stored[-1][4] == int(monitor.history[-1].inputs.dataset_drift)  # type: ignore[union-attr]
+    served = await (await h.client.get(f"/api/drift/{NAMESPACE}/{NAME}")).json()
+    assert [e["at"] for e in served["history"]] == kept[::-1]  # newest first
+    assert served["history"][0]["inputs"]["drift"] is True
+    await h.stop()
+
+    again: Harness = await start_harness(settings)
+    restored = again.service.monitors[f"{NAMESPACE}/{NAME}"].history
+    assert [e.at.isoformat() for e in restored] == kept

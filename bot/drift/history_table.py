@@ -1,0 +1,144 @@
+"""The evaluation history of each monitored model, in the store's `drift_evaluations` table.
+
+Called by `drift.service`: `ensure` at start, `load` at start to refill each monitor's
+in-memory history, `record` after every evaluation (one group-committed transaction:
+the new row and the pruning of the model's rows beyond `drift.history`), and `recent`
+for `GET /api/drift/{namespace}/{name}`. Each row keeps the evaluation as the JSON of
+`drift.history` (the served form) beside a few columns worth querying by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.drift.history import evaluation_from_json, evaluation_to_json
+from bot.drift.monitor import Evaluation
+from bot.group_commit import Statement
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS drift_evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    model TEXT NOT NULL,
+    evaluated_at TEXT NOT NULL,
+    drift_share REAL,
+    dataset_drift INTEGER,
+    prediction_drift INTEGER,
+    window_rows INTEGER,
+    accuracy REAL,
+    mae REAL,
+    evaluation TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drift_evaluations_model ON drift_evaluations(namespace, model, id);
+"""
+
+_INSERT = (
+    "INSERT INTO drift_evaluations (namespace, model, evaluated_at, drift_share, dataset_drift,"
+    " prediction_drift, window_rows, accuracy, mae, evaluation)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# Rows are numbered in insertion order, so "the last N" is by id, not by a clock.
+_PRUNE = (
+    "DELETE FROM drift_evaluations WHERE namespace = ? AND model = ? AND id NOT IN"
+    " (SELECT id FROM drift_evaluations WHERE namespace = ? AND model = ?"
+    " ORDER BY id DESC LIMIT ?)"
+)
+_RECENT = (
+    "SELECT evaluation FROM drift_evaluations WHERE namespace = ? AND model = ?"
+    " ORDER BY id DESC LIMIT ?"
+)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+class HistoryTable:
+    """The `drift_evaluations` table, keeping the last `keep` rows per model."""
+
+    def __init__(self, store: Store, keep: int) -> None:
+        self._store = store
+        self._keep = keep
+
+    async def ensure(self) -> None:
+        """Create the table when missing."""
+        await self._store.ensure_schema(SCHEMA)
+
+    def statements(self, namespace: str, model: str, evaluation: Evaluation) -> list[Statement]:
+        """The insert of one evaluation and the pruning of the model's older rows."""
+        inputs, predictions, quality = evaluation.inputs, evaluation.predictions, evaluation.quality
+        insert: Statement = (
+            _INSERT,
+            (
+                namespace,
+                model,
+                evaluation.at.isoformat(),
+                _finite(inputs.drift_share) if inputs is not None else None,
+                _flag(inputs.dataset_drift if inputs is not None else None),
+                _flag(predictions.drift if predictions is not None else None),
+                inputs.window_rows if inputs is not None else None,
+                _finite(quality.accuracy),
+                _finite(quality.mae),
+                json.dumps(evaluation_to_json(evaluation)),
+            ),
+        )
+        prune: Statement = (_PRUNE, (namespace, model, namespace, model, self._keep))
+        return [insert, prune]
+
+    async def record(self, namespace: str, model: str, evaluation: Evaluation) -> bool:
+        """Store one evaluation durably and drop the model's rows beyond the last `keep`.
+
+        False (and an error logged) when the store refused: the evaluation still counts
+        in memory and in the gauges, only its durable copy is lost.
+        """
+        try:
+            await self._store.write(*self.statements(namespace, model, evaluation))
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            log.error(
+                "cannot store drift evaluation",
+                extra={"model": f"{namespace}/{model}", "error": str(exc)},
+            )
+            return False
+        return True
+
+    async def recent(self, namespace: str, model: str) -> list[dict[str, Any]]:
+        """The model's stored evaluations as JSON documents, newest first."""
+        async with self._store.connection.execute(_RECENT, (namespace, model, self._keep)) as cur:
+            rows = await cur.fetchall()
+        documents: list[dict[str, Any]] = []
+        for row in rows:
+            try:
+                documents.append(json.loads(row[0]))
+            except (ValueError, TypeError) as exc:  # a row edited by hand must not end the API
+                _ignored(namespace, model, exc)
+        return documents
+
+    async def load(self, namespace: str, model: str) -> list[Evaluation]:
+        """The model's stored evaluations, oldest first; unreadable rows are skipped."""
+        evaluations: list[Evaluation] = []
+        for document in reversed(await self.recent(namespace, model)):
+            try:
+                evaluations.append(evaluation_from_json(document))
+            except (ValidationError, ValueError, TypeError, KeyError) as exc:
+                _ignored(namespace, model, exc)
+        return evaluations
+
+
+def _ignored(namespace: str, model: str, exc: Exception) -> None:
+    log.warning(
+        "stored drift evaluation ignored",
+        extra={"model": f"{namespace}/{model}", "error": str(exc)},
+    )
