@@ -55,8 +55,11 @@ class DedupIndex:
     def stored(self, key: str) -> None:
         """The claimed key's write is durable."""
         seen = self._seen.get(key)
-        if seen is not None and seen.write is not None and not seen.write.done():
-            seen.write.set_result(None)
+        if seen is not None and seen.write is not None:
+            if not seen.write.done():
+                seen.write.set_result(None)
+            # Duplicates already waiting hold the future; later ones need only the time.
+            seen.write = None
 
     def failed(self, key: str, error: BaseException) -> None:
         """The claimed key's write failed: forget it so a retry is not a duplicate."""

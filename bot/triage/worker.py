@@ -116,6 +116,10 @@ class TriageWorker:
                 notification = item.notification or await self._load(item.id)
                 if notification is not None:
                     await self._process(item.id, item.group_key, notification)
+            except Exception:
+                # The row stays pending (retried at the next start); the group's later
+                # notifications still get their triage now.
+                log.exception("triage failed", extra={"group_key": item.group_key, "id": item.id})
             finally:
                 self._queue.done()
                 self._metrics.queue_depth.set(self._queue.depth)
@@ -147,8 +151,6 @@ class TriageWorker:
         except Exception:
             self._metrics.notifier_errors.labels(type(self._notifier).__name__).inc()
             log.exception("notifier failed", extra={"group_key": group_key})
-        # Not awaited: the next triage need not wait for this fsync; a crash before it
-        # leaves the notification pending, and it is triaged again at start.
         await self._store.save_report(report, finished=ident)
         self._remember(report)
         log.info(
@@ -165,7 +167,14 @@ class TriageWorker:
         # The worker is the only writer of triages, so its cache is never stale.
         report = self._reports.get(group_key)
         if report is None:
-            report = await self._store.get_report(group_key)
+            try:
+                report = await self._store.get_report(group_key)
+            except (ValueError, KeyError, TypeError) as exc:
+                # A row written by another version: triage afresh rather than never again.
+                log.warning(
+                    "stored triage unreadable, starting over",
+                    extra={"group_key": group_key, "error": str(exc)[:200]},
+                )
         return report
 
     def _remember(self, report: TriageReport) -> None:

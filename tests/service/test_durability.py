@@ -105,3 +105,39 @@ def test_sigterm_drains_the_triage_in_flight(tmp_path: Path, silent_prometheus: 
     assert _pending_rows(tmp_path) == [(1, "done")]
     for line in err.splitlines():
         assert isinstance(json.loads(line), dict), "JSON logs: one object per line"
+
+
+def test_unreadable_stored_triage_does_not_block_its_group(tmp_path: Path) -> None:
+    # A triage row from another version (here: garbage) must not stop the group for good.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    body = (FIXTURES / "high-error-rate-firing.json").read_bytes()
+    group_key = json.loads(body)["groupKey"]
+    first = start_subprocess(tmp_path, port, {"TRIAGE_BOT_WEBHOOK_TOKEN": TOKEN})
+    try:
+        wait_ready(url)
+        assert post(f"{url}/alertmanager", body, AUTH)[0] == 200
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _pending_rows(tmp_path) != [(1, "done")]:
+            time.sleep(0.05)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    with sqlite3.connect(tmp_path / "triage-bot.sqlite3") as db:
+        garbage = json.dumps({"group_key": 1})
+        db.execute("UPDATE triages SET report = ? WHERE group_key = ?", (garbage, group_key))
+
+    second = start_subprocess(tmp_path, port, {"TRIAGE_BOT_WEBHOOK_TOKEN": TOKEN})
+    try:
+        wait_ready(url)
+        resolved = (FIXTURES / "high-error-rate-resolved.json").read_bytes()
+        assert post(f"{url}/alertmanager", resolved, AUTH)[0] == 200
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _pending_rows(tmp_path)[-1] != (2, "done"):
+            time.sleep(0.05)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        out, err = second.communicate(timeout=30)
+    assert "[RESOLVED] critical HighErrorRate" in out
+    assert "stored triage unreadable" in err
+    assert _pending_rows(tmp_path) == [(1, "done"), (2, "done")]
