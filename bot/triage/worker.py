@@ -2,8 +2,9 @@
 
 Started and stopped by `app`. Notifications of one alert group are handled in arrival
 order (the task that takes a group's first notification drains the group's queue),
-different groups in parallel. A row is marked done only after the notifier ran, so a crash means
-at-least-once delivery, never a lost triage. On start, rows left pending are queued again.
+different groups in parallel. A row is marked done only after the notifier ran, so a
+crash means at-least-once delivery, never a lost triage. On start, rows left pending are
+queued again.
 """
 
 from __future__ import annotations
