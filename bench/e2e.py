@@ -47,10 +47,7 @@ async def _round(workdir: Path) -> dict[str, float]:
         stack.simulator.set_error_ratio(ISVC, 0.0)
         stopped = time.time()
         resolved = await arrival(
-            lambda: any(
-                c.args.get("ts") == ts and str(c.args.get("text", "")).startswith("[RESOLVED]")
-                for c in stack.slack.calls("chat.update")
-            ),
+            lambda: stack.resolved_in_place(ts),
             timeout=60,
             what="the resolved update",
         )

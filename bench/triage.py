@@ -24,21 +24,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-START = datetime(2026, 11, 24, 19, 0, 49, tzinfo=UTC)
 
 
 async def _serve(pods: int, latency: float) -> None:
     """Child process: run the fake API server until stdin closes."""
     from tests.fakes.fake_kube import running_fake_kube
-    from tests.fakes.kube_scenarios import healthy
+    from tests.fakes.kube_scenarios import FIXTURE_ALERT_START, healthy
 
     async with running_fake_kube() as kube:
-        healthy(kube, START, pods=pods)
+        healthy(kube, FIXTURE_ALERT_START, pods=pods)
         kube.latency = latency
         with tempfile.TemporaryDirectory() as tmp:
             config = kube.write_kubeconfig(Path(tmp) / "kubeconfig")
@@ -58,16 +56,17 @@ async def _measure(kubeconfig: Path, rounds: int) -> dict[str, Any]:
     from bot.triage.pipeline import Pipeline
     from bot.triage.target import resolve_target
     from bot.triage.verdict import decide
-    from tests.fakes.kube_scenarios import alert_payload
+    from tests.fakes.kube_scenarios import FIXTURE_ALERT_START, alert_payload
 
     settings = Settings(
         kubeconfig=kubeconfig,
         in_cluster=False,
         collectors=CollectorSettings(kubernetes_timeout_seconds=30, budget_seconds=60),
     )
-    notification = Notification.model_validate(alert_payload(START))
+    start = FIXTURE_ALERT_START
+    notification = Notification.model_validate(alert_payload(start))
     labels = {**notification.common_labels, **notification.group_labels}
-    context = TriageContext(notification, resolve_target(labels), START, START)
+    context = TriageContext(notification, resolve_target(labels), start, start)
     alone: dict[str, list[float]] = {}
     whole: list[float] = []
     async with cluster_collectors(settings) as collectors:

@@ -6,6 +6,7 @@ the ratios; the bot runs with auth, validation, the durable (fsync) write, dedup
 its triage worker on.
 
     .venv/bin/python bench/webhook.py [--seconds 5] [--concurrency 32] [--rounds 2]
+                                      [--sqlite-synchronous full|normal]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
+def _start(kind: str, port: int, data_dir: str, synchronous: str) -> subprocess.Popen[bytes]:
     if kind == "bare":
         cmd = [sys.executable, __file__, "--serve-bare", str(port)]
     else:
@@ -58,7 +59,7 @@ def _start(kind: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
         "TRIAGE_BOT_DATA_DIR": data_dir,
         "TRIAGE_BOT_LOG_LEVEL": "WARNING",
         "TRIAGE_BOT_QUEUE_SIZE": "1000000",
-        **({"TRIAGE_BOT_SQLITE_SYNCHRONOUS": os.environ["SYNC"]} if "SYNC" in os.environ else {}),
+        "TRIAGE_BOT_SQLITE_SYNCHRONOUS": synchronous,
     }
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -140,7 +141,7 @@ async def _measure(kind: str, args: argparse.Namespace, rate: float | None) -> d
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
-        proc = _start(kind, port, data_dir)
+        proc = _start(kind, port, data_dir, args.sqlite_synchronous)
         try:
             connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
             async with aiohttp.ClientSession(connector=connector) as session:
@@ -163,6 +164,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:

@@ -33,7 +33,7 @@ def readyz(is_ready: Callable[[], bool]) -> Handler:
     return handler
 
 
-def triages(store: Callable[[], Store | None]) -> Handler:
+def triages(store: Store) -> Handler:
     """`GET /api/triages?limit=N`: recent triages, newest first."""
 
     async def handler(request: web.Request) -> web.Response:
@@ -42,10 +42,9 @@ def triages(store: Callable[[], Store | None]) -> Handler:
             return web.json_response(
                 {"error": f"limit must be an integer from 1 to {MAX_LIMIT}"}, status=400
             )
-        current = store()
-        if current is None or not current.is_open:
+        if not store.is_open:
             return web.json_response({"error": "store is not open"}, status=503)
-        return web.json_response({"triages": await current.list_triages(int(raw))})
+        return web.json_response({"triages": await store.list_triages(int(raw))})
 
     return handler
 

@@ -8,7 +8,6 @@ soon as shutdown begins, and the worker drains in-flight triages before the stor
 from __future__ import annotations
 
 import gc
-import hmac
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
@@ -16,26 +15,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from bot import api
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
-from bot.cluster.factory import cluster_collectors
+from bot.auth import bearer_matches
 from bot.config import Settings
 from bot.drift.service import DriftService
 from bot.metrics import BotMetrics
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
-from bot.promql.collector import prometheus_collectors
 from bot.slack.service import SlackService
+from bot.sources import open_pipeline
 from bot.store import Store
 from bot.triage.collector import Collector
-from bot.triage.pipeline import Pipeline
 from bot.triage.queue import TriageQueue
-from bot.triage.verdict import decide
 from bot.triage.worker import TriageWorker
 
 log = logging.getLogger(__name__)
@@ -92,13 +88,10 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     settings = state.settings
     async with AsyncExitStack() as stack:
-        collectors: list[Collector] = [*state.extra_collectors]
         await state.drift.start()
         stack.push_async_callback(state.drift.close)
-        collectors.append(state.drift.collector())
-        collectors += await stack.enter_async_context(cluster_collectors(settings))
-        session = await stack.enter_async_context(aiohttp.ClientSession())
-        collectors += prometheus_collectors(settings, session)
+        extra = [*state.extra_collectors, state.drift.collector()]
+        pipeline = await open_pipeline(settings, stack, extra)
         notifier: Notifier = ConsoleNotifier(state.notifier_stream)
         if settings.slack_bot_token is not None:
             await state.slack.start()
@@ -106,12 +99,6 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             notifier = state.slack.notifier()
         else:
             stack.push_async_callback(notifier.close)
-        pipeline = Pipeline(
-            collectors,
-            decide,
-            budget_seconds=settings.collectors.budget_seconds,
-            labels=settings.target_labels,
-        )
         worker = TriageWorker(
             state.store,
             state.queue,
@@ -141,16 +128,14 @@ def _api_auth(token: str) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(PROTECTED_PREFIXES):
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                given.strip().encode(), expected
-            ):
-                return web.json_response(
-                    {"error": "missing or wrong bearer token (TRIAGE_BOT_API_TOKEN)"},
-                    status=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="triage-bot"'},
-                )
+        if request.path.startswith(PROTECTED_PREFIXES) and not bearer_matches(
+            request.headers.get("Authorization", ""), expected
+        ):
+            return web.json_response(
+                {"error": "missing or wrong bearer token (TRIAGE_BOT_API_TOKEN)"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="triage-bot"'},
+            )
         return await handler(request)
 
     return middleware
@@ -192,7 +177,7 @@ def create_app(
     app.router.add_post("/alertmanager", _receive)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz(state.ready))
-    app.router.add_get("/api/triages", api.triages(lambda: state.store))
+    app.router.add_get("/api/triages", api.triages(store))
     app.router.add_get("/metrics", api.metrics(metrics.registry))
     app.router.add_routes(slack.routes())
     app.router.add_routes(drift.routes())

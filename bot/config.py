@@ -227,7 +227,7 @@ class Settings(BaseSettings):
                 return None
             if not value.startswith(("http://", "https://")):
                 raise ValueError("must start with http:// or https://")
-            return value.rstrip("/") if not value.endswith("/api/") else value
+            return value.rstrip("/")
         return value
 
     @classmethod

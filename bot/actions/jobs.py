@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from datetime import datetime
 from typing import Any
 
 from bot.actions.base import ActionError, ActionRequest
@@ -26,29 +25,22 @@ def job_name(request: ActionRequest) -> str:
     return f"retrain-{slug or 'model'}-{digest.hexdigest()[:10]}"
 
 
-def window(request: ActionRequest) -> tuple[datetime, datetime]:
-    """The data window to retrain on: since the earliest drift (or the alert) until now."""
-    drift = request.report.find(DriftEvidence)
-    starts = [request.episode]
-    if isinstance(drift, DriftEvidence):
-        starts += [f.drifted_since for f in drift.features if f.drifted and f.drifted_since]
-    return min(starts), request.now
-
-
 def environment(request: ActionRequest) -> list[dict[str, str]]:
-    """The env entries every container of the Job receives."""
+    """The env entries every container of the Job receives.
+
+    The data window runs from the earliest drift (or the alert episode) until now.
+    """
     drift = request.report.find(DriftEvidence)
-    drifted = []
-    if isinstance(drift, DriftEvidence):
-        drifted = [f.name for f in drift.features if f.drifted]
-    start, end = window(request)
+    features = drift.features if isinstance(drift, DriftEvidence) else ()
+    drifted = [f for f in features if f.drifted]
+    start = min([request.episode, *(f.drifted_since for f in drifted if f.drifted_since)])
     values = {
         "MODEL": request.name,
         "NAMESPACE": request.namespace,
         "ALERT": request.report.alertname,
-        "DRIFTED_FEATURES": ",".join(drifted),
+        "DRIFTED_FEATURES": ",".join(f.name for f in drifted),
         "WINDOW_START": start.isoformat(),
-        "WINDOW_END": end.isoformat(),
+        "WINDOW_END": request.now.isoformat(),
     }
     return [{"name": k, "value": v} for k, v in values.items()]
 

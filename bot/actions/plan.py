@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot.cluster import parsing as p
 from bot.triage.evidence import InferenceServiceEvidence, Revision
 
 
@@ -109,15 +110,14 @@ def plan_from_status(
     isvc: Mapping[str, Any], history: Sequence[Revision] = ()
 ) -> RollbackPlan | None:
     """The rollback for a live InferenceService object and its ReplicaSet history."""
-    spec = isvc.get("spec", {}).get("predictor", {})
-    predictor = isvc.get("status", {}).get("components", {}).get("predictor", {})
-    previous = str(predictor.get("previousRolledoutRevision") or "")
+    # Any of these fields may be missing or null on a live object.
+    spec = p.obj(p.obj(isvc.get("spec")).get("predictor"))
+    predictor = p.obj(p.obj(p.obj(isvc.get("status")).get("components")).get("predictor"))
+    previous = p.text(predictor.get("previousRolledoutRevision"))
     if previous:
-        latest = str(predictor.get("latestRolledoutRevision") or "")
-        latest = latest or str(predictor.get("latestReadyRevision") or "")
+        latest = p.text(predictor.get("latestRolledoutRevision"))
+        latest = latest or p.text(predictor.get("latestReadyRevision"))
         canary = spec.get("canaryTrafficPercent")
         return _traffic_plan(previous, latest, int(canary) if canary is not None else None)
-    model = spec.get("model", {})
-    return _spec_plan(
-        history, str(model.get("storageUri") or ""), str(model.get("runtimeVersion") or "")
-    )
+    model = p.obj(spec.get("model"))
+    return _spec_plan(history, p.text(model.get("storageUri")), p.text(model.get("runtimeVersion")))

@@ -72,10 +72,11 @@ class RollbackAction:
             raise ActionError("rollback: the alert names no InferenceService")
         try:
             live = await self._reader.inference_service(ns, name)
-            history = [] if _has_previous(live) else await self._history(live, ns, name)
+            plan = plan_from_status(live)  # pinning traffic needs no history
+            if plan is None:
+                plan = plan_from_status(live, await self._history(live, ns, name))
         except CollectorError as exc:
             raise ActionError(f"rollback: {exc}") from exc
-        plan = plan_from_status(live, history)
         if plan is None:
             raise ActionError(f"rollback: {ns}/{name} has no previous revision to go back to")
         if request.arg and plan.to_revision != request.arg:
@@ -103,9 +104,3 @@ class RollbackAction:
             f" {self._timeout:.0f} s",
             detail=diff,
         )
-
-
-def _has_previous(isvc: dict[str, Any]) -> bool:
-    status = p.obj(isvc.get("status"))
-    predictor = p.obj(p.obj(status.get("components")).get("predictor"))
-    return bool(predictor.get("previousRolledoutRevision"))

@@ -7,6 +7,7 @@ be one the config file offers, so a forged button cannot silence for a year.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import timedelta
@@ -74,12 +75,18 @@ class SilenceAction:
             async with self._session.post(
                 f"{self._url}/api/v2/silences", json=body, timeout=aiohttp.ClientTimeout(total=10)
             ) as resp:
-                text = await resp.text()
-                if resp.status != 200:
-                    raise ActionError(f"silence: Alertmanager answered {resp.status}: {text[:200]}")
-                silence_id = str((await resp.json()).get("silenceID", "?"))
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                status, text = resp.status, await resp.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise ActionError(f"silence: Alertmanager unreachable: {exc}") from exc
+        if status != 200:
+            raise ActionError(f"silence: Alertmanager answered {status}: {text[:200]}")
+        try:
+            answer = json.loads(text)
+        except ValueError as exc:
+            raise ActionError(
+                f"silence: Alertmanager answered 200 but not JSON: {text[:200]}"
+            ) from exc
+        silence_id = str(answer.get("silenceID", "?")) if isinstance(answer, dict) else "?"
         until = ends.strftime("%Y-%m-%d %H:%M UTC")
         return ActionOutcome(
             True,

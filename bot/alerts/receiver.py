@@ -8,7 +8,6 @@ retries. Only after the notification is committed to the store does it answer 20
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.models import Notification
+from bot.auth import bearer_matches
 from bot.metrics import WEBHOOK_OUTCOMES, BotMetrics
 from bot.store import Store
 from bot.triage.queue import QueuedNotification, QueueFull, TriageQueue
@@ -91,11 +91,7 @@ class AlertmanagerReceiver:
     def _authorized(self, request: web.Request) -> bool:
         if self._token is None:
             return True
-        header = request.headers.get("Authorization", "")
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        return hmac.compare_digest(credentials.strip().encode(), self._token)
+        return bearer_matches(request.headers.get("Authorization", ""), self._token)
 
     def _count(self, outcome: str) -> None:
         self._outcomes[outcome].inc()

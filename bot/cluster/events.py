@@ -8,6 +8,7 @@ after it (`wine-predictor-00003-deployment-...`). Repeats are merged with their 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.cluster import parsing as p
@@ -59,15 +60,7 @@ def merge_repeats(events: list[KubeEvent]) -> tuple[KubeEvent, ...]:
             merged[key] = event
             continue
         last = max((t for t in (seen.last_seen, event.last_seen) if t), default=None)
-        merged[key] = KubeEvent(
-            reason=event.reason,
-            message=event.message,
-            object_kind=event.object_kind,
-            object_name=event.object_name,
-            count=seen.count + event.count,
-            last_seen=last,
-            type=event.type,
-        )
+        merged[key] = replace(event, count=seen.count + event.count, last_seen=last)
     oldest = datetime.min.replace(tzinfo=UTC)
     return tuple(sorted(merged.values(), key=lambda e: e.last_seen or oldest, reverse=True))
 

@@ -77,16 +77,20 @@ def _first_image(pod_spec: JSON) -> str:
     return p.text(chosen.get("image"))
 
 
+def _source_uri(meta: JSON) -> str:
+    """The model URI the storage initializer was given, from the object's annotations."""
+    annotations = p.obj(meta.get("annotations"))
+    return next((p.text(annotations[a]) for a in _SOURCE_URI_ANNOTATIONS if a in annotations), "")
+
+
 def knative_revision(revision: JSON) -> Revision:
     """A `Revision` from a Knative Revision object."""
     meta = p.obj(revision.get("metadata"))
-    annotations = p.obj(meta.get("annotations"))
-    source = next((p.text(annotations[a]) for a in _SOURCE_URI_ANNOTATIONS if a in annotations), "")
     return Revision(
         name=p.text(meta.get("name")),
         created_at=p.timestamp(meta.get("creationTimestamp")),
         ready=p.condition_true(p.obj(revision.get("status")), "Ready"),
-        storage_uri=source,
+        storage_uri=_source_uri(meta),
         image=_first_image(p.obj(revision.get("spec"))),
     )
 
@@ -98,15 +102,13 @@ def replica_set_revision(replica_set: JSON) -> Revision:
     status = p.obj(replica_set.get("status"))
     wanted = int(spec.get("replicas") or 0)
     ready = int(status.get("readyReplicas") or 0) >= wanted if wanted else None
-    template = p.obj(p.obj(spec.get("template")).get("spec"))
-    annotations = p.obj(p.obj(p.obj(spec.get("template")).get("metadata")).get("annotations"))
-    source = next((p.text(annotations[a]) for a in _SOURCE_URI_ANNOTATIONS if a in annotations), "")
+    template = p.obj(spec.get("template"))
     return Revision(
         name=p.text(meta.get("name")),
         created_at=p.timestamp(meta.get("creationTimestamp")),
         ready=ready,
-        storage_uri=source,
-        image=_first_image(template),
+        storage_uri=_source_uri(p.obj(template.get("metadata"))),
+        image=_first_image(p.obj(template.get("spec"))),
     )
 
 

@@ -19,6 +19,7 @@ import aiohttp
 from kubernetes_asyncio import client
 
 from bot.cluster.client import raw_response
+from bot.cluster.parsing import items
 from bot.triage.collector import CollectorError
 
 JSON = dict[str, Any]
@@ -71,8 +72,9 @@ async def _json(call: Awaitable[Any], what: str) -> JSON:
     return data
 
 
-def _items(data: JSON) -> list[JSON]:
-    return [i for i in data.get("items") or [] if isinstance(i, dict)]
+async def _list(call: Awaitable[Any], what: str) -> list[JSON]:
+    """The objects of a successful list response."""
+    return items((await _json(call, what)).get("items"))
 
 
 class KubeReader:
@@ -100,14 +102,14 @@ class KubeReader:
             label_selector=f"{ISVC_LABEL}={isvc}",
             _preload_content=False,
         )
-        return _items(await _json(call, f"listing knative revisions in {namespace}"))
+        return await _list(call, f"listing knative revisions in {namespace}")
 
     async def replica_sets(self, namespace: str, isvc: str) -> list[JSON]:
         """LIST the ReplicaSets of an InferenceService (raw deployment mode)."""
         call = self._apps.list_namespaced_replica_set(
             namespace, label_selector=f"{ISVC_LABEL}={isvc}", _preload_content=False
         )
-        return _items(await _json(call, f"listing replicasets in {namespace}"))
+        return await _list(call, f"listing replicasets in {namespace}")
 
     async def pods(
         self,
@@ -124,7 +126,7 @@ class KubeReader:
             limit=LIST_LIMIT,
             _preload_content=False,
         )
-        return _items(await _json(call, f"listing pods in {namespace}"))
+        return await _list(call, f"listing pods in {namespace}")
 
     async def warning_events(self, namespace: str) -> list[JSON]:
         """LIST Warning events, events.k8s.io/v1 shape; core/v1 where that API is missing."""
@@ -132,12 +134,12 @@ class KubeReader:
             call = self._events.list_namespaced_event(
                 namespace, field_selector="type=Warning", limit=LIST_LIMIT, _preload_content=False
             )
-            return _items(await _json(call, f"listing events in {namespace}"))
+            return await _list(call, f"listing events in {namespace}")
         except NotFound:
             core = self._core.list_namespaced_event(
                 namespace, field_selector="type=Warning", limit=LIST_LIMIT, _preload_content=False
             )
-            return _items(await _json(core, f"listing core events in {namespace}"))
+            return await _list(core, f"listing core events in {namespace}")
 
     async def log(
         self, namespace: str, pod: str, container: str, *, previous: bool, tail_lines: int

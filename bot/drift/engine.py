@@ -10,7 +10,7 @@ report out.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -283,26 +283,16 @@ class Reference:
         )
 
 
+@dataclass
 class _Pending:
     """A feature's numbers while the evaluation is being assembled (mutable on purpose)."""
 
-    def __init__(
-        self,
-        name: str,
-        test: str,
-        statistic: float,
-        p_value: float,
-        window_rows: int,
-        *,
-        effect: float | None = None,
-        psi: float = 0.0,
-        method: str = "",
-    ) -> None:
-        self.name = name
-        self.test = test
-        self.statistic = statistic
-        self.p_value = p_value
-        self.window_rows = window_rows
-        self.effect = effect
-        self.psi = psi
-        self.method = method
+    name: str
+    test: str
+    statistic: float
+    p_value: float
+    window_rows: int
+    _: KW_ONLY
+    effect: float | None = None
+    psi: float = 0.0
+    method: str = ""

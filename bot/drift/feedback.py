@@ -14,7 +14,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Value = float | str
+from bot.drift.payloads import Value, category_label
+
 Task = Literal["classification", "regression"]
 
 
@@ -32,13 +33,7 @@ class Quality:
 def _same(prediction: Value, label: Value) -> bool:
     if isinstance(prediction, float) and isinstance(label, float):
         return prediction == label
-    return _text(prediction) == _text(label)
-
-
-def _text(value: Value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return category_label(prediction) == category_label(label)
 
 
 class Feedback:
@@ -97,9 +92,10 @@ class Feedback:
                     raise ValueError("regression labels and predictions must be numbers")
                 outcome = p - y
             self.outcomes.append(outcome)
-            if self.baseline is None and len(self._first) < self._baseline_rows:
+            # only accuracy has a baseline: regression errors need not be kept for one
+            if self.task == "classification" and self.baseline is None:
                 self._first.append(outcome)
-                if len(self._first) == self._baseline_rows and self.task == "classification":
+                if len(self._first) >= self._baseline_rows:
                     self.baseline = sum(self._first) / len(self._first)
         return len(labels)
 

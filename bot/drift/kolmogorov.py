@@ -12,7 +12,7 @@ that costs about 8 ms at n = 8,000. Here the two regions that matter at window s
   order n^-3/2, as Simard & L'Ecuyer (2011) recommend and scipy uses.
 
 Every other case (small n, the Durbin-matrix corner where p is within 1e-4 of 1, the
-Ruben-Gambino edges, d >= 0.5) is handed to scipy itself. `tests/drift/test_kolmogorov.py`
+Ruben-Gambino edges, d >= 0.5) is handed to scipy itself. `tests/drift/test_ks.py`
 measures the agreement with `scipy.stats.kstwo.sf`: within 1e-9 relative.
 """
 

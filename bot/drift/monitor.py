@@ -21,8 +21,15 @@ import numpy.typing as npt
 from bot.config import DriftModelSettings, DriftSettings
 from bot.drift.engine import DriftOptions, DriftReport, Reference
 from bot.drift.events import InferenceEvent, IngestError
-from bot.drift.feedback import Feedback, Quality, Value
-from bot.drift.payloads import Column, columns_for, parse_predictions, parse_request
+from bot.drift.feedback import Feedback, Quality
+from bot.drift.payloads import (
+    Column,
+    Value,
+    category_label,
+    columns_for,
+    parse_predictions,
+    parse_request,
+)
 from bot.drift.window import Window
 
 PREDICTION = "prediction"
@@ -57,9 +64,7 @@ class Snapshot:
 def text_column(column: Column) -> npt.NDArray[np.str_]:
     """Category labels of a column: 1.0 and "1" are the same category."""
     if column.dtype.kind == "f":
-        return np.array(
-            [str(int(v)) if float(v).is_integer() else str(v) for v in column], dtype=str
-        )
+        return np.array([category_label(float(v)) for v in column], dtype=str)
     return column.astype(str)
 
 
@@ -200,13 +205,7 @@ class ModelMonitor:
             if not all(isinstance(p, float) for p in predictions):
                 raise IngestError(400, "malformed", "regression predictions must be numbers")
             column = np.asarray(predictions, dtype=np.float64)
-        taken = 0
-        if self.prediction_reference is None:
-            taken = self._prediction_capture.take({PREDICTION: column}, column.shape[0])
-            if self._prediction_capture.done:
-                self.prediction_reference = Reference(
-                    self._prediction_capture.columns(), {PREDICTION} if classification else ()
-                )
+        taken = 0 if self.prediction_reference is not None else self._capture_predictions(column)
         rest = column[taken:]
         if rest.shape[0]:
             if classification:
@@ -218,6 +217,16 @@ class ModelMonitor:
                     rest[:, None], np.zeros((rest.shape[0], 0), dtype=object), now
                 )
         return int(column.shape[0])
+
+    def _capture_predictions(self, column: npt.NDArray[Any]) -> int:
+        """Keep predictions for the prediction reference, made once enough are kept."""
+        taken = self._prediction_capture.take({PREDICTION: column}, column.shape[0])
+        if self._prediction_capture.done:
+            classification = self.config.task == "classification"
+            self.prediction_reference = Reference(
+                self._prediction_capture.columns(), {PREDICTION} if classification else ()
+            )
+        return taken
 
     def add_labels(self, request_id: str, labels: tuple[Value, ...]) -> int:
         """Ground truth for one request id; rows joined with a prediction now."""
@@ -324,10 +333,4 @@ class ModelMonitor:
             {k[5:]: v for k, v in arrays.items() if k.startswith("pred_") and k != "pred_ref"}
         )
         if "pred_ref" in arrays:
-            column = arrays["pred_ref"]
-            self._prediction_capture.take({PREDICTION: column}, column.shape[0])
-            if self._prediction_capture.done:
-                classification = self.config.task == "classification"
-                self.prediction_reference = Reference(
-                    self._prediction_capture.columns(), {PREDICTION} if classification else ()
-                )
+            self._capture_predictions(arrays["pred_ref"])

@@ -57,8 +57,8 @@ def _scalar(value: Any, where: str) -> Value:
     raise _malformed(f"{where}: expected a number or a string, got {type(value).__name__}")
 
 
-def _text(value: Value) -> str:
-    """A category label: 1.0 and "1" are the same category."""
+def category_label(value: Value) -> str:
+    """A category label: 1.0 and "1" are the same category (inputs, predictions, labels)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -149,7 +149,7 @@ def _array(values: list[Any], where: str) -> Column:
     try:
         numbers = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        return np.asarray([_text(_scalar(v, where)) for v in values], dtype=str)
+        return np.asarray([category_label(_scalar(v, where)) for v in values], dtype=str)
     if not np.isfinite(numbers).all():
         raise _malformed(f"{where}: non-finite number")
     return numbers

@@ -68,10 +68,7 @@ def _column(
 def _csv(
     path: Path, features: Sequence[str], categorical: Collection[str]
 ) -> dict[str, npt.NDArray[Any]]:
-    try:
-        table = tabular.read_table(path)
-    except tabular.TableError as exc:
-        raise ValueError(str(exc)) from None
+    table = tabular.read_table(path)  # its TableError is a ValueError naming the file
     names = tuple(features) or table.names
     missing = [n for n in names if n not in table.cells]
     if missing:

@@ -62,11 +62,6 @@ class PrometheusClient:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
 
-    @property
-    def base_url(self) -> str:
-        """The server this client asks, without a trailing slash."""
-        return self._base
-
     async def query(self, expr: str, at: datetime | None = None) -> list[Series]:
         """An instant query: each series with one point (a scalar has no labels)."""
         form = {"query": expr}

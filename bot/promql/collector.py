@@ -126,41 +126,30 @@ class PrometheusCollector:
         step = max(1.0, round(span / _POINTS))
         expression = split_threshold(raw) if raw else None
 
-        notes: list[str] = []
-        series: tuple[Series, ...] = ()
-        resources: tuple[ResourceUse, ...] = ()
-        tasks: list[Awaitable[object]] = []
-        if expression is not None:
-            tasks.append(
-                self._attempt(self._client.query_range(expression.query, start, end, step))
-            )
-        if matchers is not None:
-            tasks.append(self._attempt(self._resources(matchers, end, span, step)))
-        results = await asyncio.gather(*tasks)
-
-        failures = [r for r in results if isinstance(r, PrometheusError)]
-        notes.extend(str(f) for f in failures)
-        if len(failures) == len(results):
+        found, used = await asyncio.gather(
+            self._attempt(self._client.query_range(expression.query, start, end, step))
+            if expression is not None
+            else _nothing(),
+            self._attempt(self._resources(matchers, end, span, step))
+            if matchers is not None
+            else _nothing(),
+        )
+        asked = [r for r in (found, used) if r is not None]
+        failures = [r for r in asked if isinstance(r, PrometheusError)]
+        if len(failures) == len(asked):
             raise CollectorError(str(failures[0]))
-        position = 0
-        if expression is not None:
-            found = results[position]
-            position += 1
-            if isinstance(found, list):
-                labels = [a.labels for a in alerts]
-                series = select_series(found, labels, self._max_series)
-                if not series:
-                    notes.append("the alert's expression returned no data in the window")
-        if matchers is not None:
-            found = results[position]
-            if isinstance(found, tuple):
-                resources = found
+        notes = [str(f) for f in failures]
+        series: tuple[Series, ...] = ()
+        if isinstance(found, list):
+            series = select_series(found, [a.labels for a in alerts], self._max_series)
+            if not series:
+                notes.append("the alert's expression returned no data in the window")
         return MetricsEvidence(
             expression=expression.query if expression else "",
             start=start,
             end=end,
             series=series,
-            resources=resources,
+            resources=used if isinstance(used, tuple) else (),
             threshold=expression.threshold if expression else None,
             comparison=expression.comparison if expression else "",
             alert_start=context.alert_start,
@@ -197,6 +186,10 @@ class PrometheusCollector:
             self._client.query(limits, at),
         )
         return merge_resources(mem, cores, limit)
+
+
+async def _nothing() -> None:
+    """Stands in for a query not asked, so both answers keep their place."""
 
 
 def _key(series: Series) -> tuple[str, str]:

@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.slack.limits import MAX_BUTTON_VALUE
+
 ActionName = Literal["ack", "silence", "rollback", "retrain"]
 ACTIONS: tuple[ActionName, ...] = ("ack", "silence", "rollback", "retrain")
 
 PREFIX = "tb1"
 SEPARATOR = "|"
-MAX_VALUE = 2000  # Slack's limit on a button value
 _GROUP_ID = re.compile(r"^[0-9a-f]{16}$")
 # Kubernetes names, a namespace/name pair, revisions and durations all fit this.
 _TARGET = re.compile(r"^[A-Za-z0-9._:/-]{0,300}$")
@@ -60,14 +61,14 @@ class ButtonPayload:
     def pack(self) -> str:
         """The button value; raises `ButtonError` when it would exceed Slack's limit."""
         value = SEPARATOR.join((PREFIX, self.action, self.group, self.target, self.arg))
-        if len(value) > MAX_VALUE:
-            raise ButtonError(f"button value of {len(value)} characters exceeds {MAX_VALUE}")
+        if len(value) > MAX_BUTTON_VALUE:
+            raise ButtonError(f"button value of {len(value)} characters exceeds {MAX_BUTTON_VALUE}")
         return value
 
     @classmethod
     def unpack(cls, value: str) -> ButtonPayload:
         """The payload of a button value; raises `ButtonError` for anything else."""
-        if len(value) > MAX_VALUE:
+        if len(value) > MAX_BUTTON_VALUE:
             raise ButtonError("button value too long")
         parts = value.split(SEPARATOR)
         if len(parts) != 5 or parts[0] != PREFIX:

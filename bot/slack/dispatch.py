@@ -30,7 +30,7 @@ from bot.slack.limits import clip, clip_code
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import GroupMessage, SlackTables
 from bot.slack.payloads import BlockAction, InteractionPayload
-from bot.slack.render import target_ref
+from bot.slack.render import MAX_OUTCOMES, target_ref
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class Dispatcher:
             else:
                 mark = "✅" if outcome.ok else "❌"
                 line = clip(f"{mark} {request.action} by {request.user_id}: {outcome.summary}", 300)
-                state = replace(state, outcomes=(*state.outcomes, line)[-5:])
+                state = replace(state, outcomes=(*state.outcomes, line)[-MAX_OUTCOMES:])
             await self._tables.save_state(gid, state)
         await self._notifier.refresh(gid)
         text = ("✅ " if outcome.ok else "❌ ") + outcome.summary

@@ -60,6 +60,16 @@ def _check_confirm(confirm: dict[str, Any], where: str, out: list[str]) -> None:
             out.append(f"{where}: confirm {key} over {MAX_CONFIRM_BUTTON}")
 
 
+def _check_texts(
+    items: list[Any], noun: str, max_items: int, max_text: int | None, where: str, out: list[str]
+) -> None:
+    """A list of text objects: how many there are and (when limited) how long each is."""
+    if len(items) > max_items:
+        out.append(f"{where}: more than {max_items} {noun}s")
+    if max_text is not None and any(len(_text_of(i)) > max_text for i in items):
+        out.append(f"{where}: a {noun} over {max_text}")
+
+
 def _check_block(block: dict[str, Any], where: str, out: list[str]) -> None:
     kind = block.get("type")
     if kind == "header":
@@ -68,21 +78,13 @@ def _check_block(block: dict[str, Any], where: str, out: list[str]) -> None:
     elif kind == "section":
         if len(_text_of(block.get("text"))) > MAX_TEXT:
             out.append(f"{where}: section text over {MAX_TEXT}")
-        fields = block.get("fields", [])
-        if len(fields) > MAX_FIELDS:
-            out.append(f"{where}: more than {MAX_FIELDS} fields")
-        if any(len(_text_of(f)) > MAX_FIELD for f in fields):
-            out.append(f"{where}: a field over {MAX_FIELD}")
+        _check_texts(block.get("fields", []), "field", MAX_FIELDS, MAX_FIELD, where, out)
     elif kind == "context":
-        elements = block.get("elements", [])
-        if len(elements) > MAX_CONTEXT_ELEMENTS:
-            out.append(f"{where}: more than {MAX_CONTEXT_ELEMENTS} context elements")
-        if any(len(_text_of(e)) > MAX_TEXT for e in elements):
-            out.append(f"{where}: a context text over {MAX_TEXT}")
+        items = block.get("elements", [])
+        _check_texts(items, "context element", MAX_CONTEXT_ELEMENTS, MAX_TEXT, where, out)
     elif kind == "actions":
         elements = block.get("elements", [])
-        if len(elements) > MAX_ACTION_ELEMENTS:
-            out.append(f"{where}: more than {MAX_ACTION_ELEMENTS} elements")
+        _check_texts(elements, "action element", MAX_ACTION_ELEMENTS, None, where, out)
         for i, element in enumerate(elements):
             at = f"{where}.elements[{i}]"
             if len(_text_of(element.get("text"))) > MAX_BUTTON_TEXT:

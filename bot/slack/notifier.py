@@ -147,16 +147,16 @@ class SlackNotifier:
     def _channel(self, report: TriageReport, stored: GroupMessage | None) -> str:
         if stored is not None:
             return stored.channel
-        labels = {**report.common_labels}
-        channel = choose_channel(labels, self._settings.slack.routes, self._settings.slack_channel)
+        slack = self._settings.slack
+        channel = choose_channel(report.common_labels, slack.routes, self._settings.slack_channel)
         if channel is None:
             raise NoChannel(f"no Slack channel for group {report.group_key}: set a default")
         return channel
 
     async def _chart_op(self, report: TriageReport, channel: str) -> Op | None:
-        metrics = report.find(MetricsEvidence)
         if self._chart is None or not self._settings.slack.charts:
             return None
+        metrics = report.find(MetricsEvidence)
         if not isinstance(metrics, MetricsEvidence) or not metrics.series:
             return None
         title = f"{report.alertname} · {report.target.describe()}"
@@ -176,9 +176,12 @@ class SlackNotifier:
                 log.exception("outbox flush failed")
 
     async def _flush_locked(self, gid: str) -> None:
-        for _, op in await self._tables.pending(gid):
+        # Read the group's row once; posting the message is the only send that moves it.
+        stored = await self._tables.load(gid)
+        channel, ts = (stored.channel, stored.ts) if stored else (None, None)
+        for op in await self._tables.pending(gid):
             try:
-                await self._send(gid, op)
+                channel, ts = await self._send(gid, op, channel or op.channel, ts)
             except Exception as exc:
                 if _transient(exc):
                     log.warning("slack send deferred", extra={"group": gid, "error": _error(exc)})
@@ -189,15 +192,13 @@ class SlackNotifier:
             else:
                 await self._tables.finish(op.id, "sent")
 
-    async def _send(self, gid: str, op: Op) -> None:
-        stored = await self._tables.load(gid)
-        ts = stored.ts if stored else None
-        channel = stored.channel if stored else op.channel
+    async def _send(self, gid: str, op: Op, channel: str, ts: str | None) -> tuple[str, str | None]:
+        """Send one op; where the group's message is afterwards (channel, ts)."""
         if op.kind == "message":
-            await self._send_message(gid, op, channel, ts)
-        elif ts is None:
+            return await self._send_message(gid, op, channel, ts)
+        if ts is None:
             raise ParentMissing("the group's message was never posted")
-        elif op.kind == "reply":
+        if op.kind == "reply":
             await self._client.chat_postMessage(channel=channel, thread_ts=ts, text=op.body["text"])
         else:
             await self._client.files_upload_v2(
@@ -207,8 +208,11 @@ class SlackNotifier:
                 filename=str(op.body.get("filename", "chart.png")),
                 title=str(op.body.get("title", "chart")),
             )
+        return channel, ts
 
-    async def _send_message(self, gid: str, op: Op, channel: str, ts: str | None) -> None:
+    async def _send_message(
+        self, gid: str, op: Op, channel: str, ts: str | None
+    ) -> tuple[str, str | None]:
         body = op.body
         broken = violations(body)
         if broken:  # render guarantees this; a guard so Slack never sees a bad message
@@ -221,7 +225,7 @@ class SlackNotifier:
         if ts is not None:
             try:
                 await self._client.chat_update(channel=channel, ts=ts, **common)
-                return
+                return channel, ts
             except SlackApiError as exc:
                 if exc.response.get("error") != "message_not_found":
                     raise
@@ -229,4 +233,6 @@ class SlackNotifier:
         resp = await self._client.chat_postMessage(
             channel=channel, unfurl_links=False, unfurl_media=False, **common
         )
-        await self._tables.set_ref(gid, str(resp["channel"]), str(resp["ts"]))
+        ref = str(resp["channel"]), str(resp["ts"])
+        await self._tables.set_ref(gid, *ref)
+        return ref

@@ -59,7 +59,6 @@ class Op:
     body: dict[str, Any]
     data: bytes | None = None
     id: int = 0
-    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,21 +99,15 @@ class SlackTables:
         """Queue sends for a group that already has a row."""
         await self._store.write(*_op_statements(group_id, ops))
 
-    async def pending(self, group_id: str | None = None) -> list[tuple[str, Op]]:
-        """Unsent ops, oldest first, with their group id."""
-        sql = (
-            "SELECT group_id, id, kind, channel, body, data, attempts FROM slack_outbox"
-            " WHERE state = 'pending'"
-        )
-        args: tuple[str, ...] = ()
-        if group_id is not None:
-            sql, args = sql + " AND group_id = ?", (group_id,)
-        async with self._store.connection.execute(sql + " ORDER BY id", args) as cur:
+    async def pending(self, group_id: str) -> list[Op]:
+        """The group's unsent ops, oldest first."""
+        async with self._store.connection.execute(
+            "SELECT id, kind, channel, body, data FROM slack_outbox"
+            " WHERE state = 'pending' AND group_id = ? ORDER BY id",
+            (group_id,),
+        ) as cur:
             rows = await cur.fetchall()
-        return [
-            (str(r[0]), Op(r[2], str(r[3]), json.loads(r[4]), r[5], int(r[1]), int(r[6])))
-            for r in rows
-        ]
+        return [Op(r[1], str(r[2]), json.loads(r[3]), r[4], int(r[0])) for r in rows]
 
     async def pending_groups(self) -> list[str]:
         """Groups with unsent ops."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -103,7 +103,11 @@ class TriageReport:
 
 @dataclass(frozen=True)
 class _ReportHead:
-    """The report without its polymorphic results, for pydantic (de)serialisation."""
+    """The report without its polymorphic results, for pydantic (de)serialisation.
+
+    Its fields are the report's, less `results`, which `to_dict` and `from_dict` handle
+    through the evidence registry.
+    """
 
     group_key: str
     status: str
@@ -122,41 +126,17 @@ class _ReportHead:
 
     @classmethod
     def of(cls, r: TriageReport) -> _ReportHead:
-        return cls(
-            r.group_key,
-            r.status,
-            r.receiver,
-            r.alertname,
-            r.severity,
-            r.target,
-            r.alerts,
-            r.truncated_alerts,
-            r.verdict,
-            r.started_at,
-            r.finished_at,
-            r.external_url,
-            r.common_labels,
-            r.common_annotations,
-        )
+        return cls(**{name: getattr(r, name) for name in _head_fields()})
 
     def build(self, results: tuple[CollectorResult, ...]) -> TriageReport:
         return TriageReport(
-            group_key=self.group_key,
-            status=self.status,
-            receiver=self.receiver,
-            alertname=self.alertname,
-            severity=self.severity,
-            target=self.target,
-            alerts=self.alerts,
-            truncated_alerts=self.truncated_alerts,
-            results=results,
-            verdict=self.verdict,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            external_url=self.external_url,
-            common_labels=self.common_labels,
-            common_annotations=self.common_annotations,
+            results=results, **{name: getattr(self, name) for name in _head_fields()}
         )
+
+
+@cache
+def _head_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(_ReportHead))
 
 
 @cache

@@ -166,21 +166,21 @@ def with_rollback(finding: Finding, rollout: Rollout | None) -> Finding:
     action = finding.action
     if rollout.rollback_to:
         action += f" Until then, roll back to {rollout.rollback_to}."
-    details = {**rollout.details(), **finding.details}
-    kind = finding.action_kind
-    return Finding(finding.confidence, finding.summary, finding.line, action, kind, details)
+    return replace(finding, action=action, details={**rollout.details(), **finding.details})
 
 
-def _memory_finding(confidence: float, summary: str, line: str, c: ContainerState) -> Finding:
-    details = {"container": c.name}
-    if not c.memory_limit_bytes:
-        action = f"Set a memory limit and request for {c.name} that fits the model."
+def _memory_finding(
+    confidence: float, summary: str, line: str, container: str, limit_bytes: float | None
+) -> Finding:
+    details = {"container": container}
+    if not limit_bytes:
+        action = f"Set a memory limit and request for {container} that fits the model."
         return Finding(confidence, summary, line, action, "raise-memory", details)
-    limit = format_bytes(c.memory_limit_bytes)
-    suggested = format_bytes(suggest_memory(c.memory_limit_bytes))
+    limit = format_bytes(limit_bytes)
+    suggested = format_bytes(suggest_memory(limit_bytes))
     details |= {"memory_limit": limit, "suggested_memory_limit": suggested}
     action = (
-        f"Raise the memory limit of {c.name} from {limit} to {suggested}, "
+        f"Raise the memory limit of {container} from {limit} to {suggested}, "
         "or find what grew (model size, batch size)."
     )
     return Finding(confidence, summary, line, action, "raise-memory", details)
@@ -192,7 +192,7 @@ def _container_findings(pod: PodState, c: ContainerState) -> list[Finding]:
     if c.last_terminated_reason == "OOMKilled":
         limit = f"; limit {format_bytes(c.memory_limit_bytes)}" if c.memory_limit_bytes else ""
         line = f"{where} OOMKilled (exit {c.last_exit_code}), {c.restart_count} restarts{limit}"
-        found = _memory_finding(0.9, OOM, line, c)
+        found = _memory_finding(0.9, OOM, line, c.name, c.memory_limit_bytes)
         out.append(replace(found, details={**found.details, "pod": pod.name}))
     if c.waiting_reason in _PULL:
         match = _IMAGE.search(c.waiting_message)
@@ -264,11 +264,9 @@ def _metric_findings(metrics: MetricsEvidence) -> list[Finding]:
         if share >= MEMORY_NEAR_LIMIT:
             limit = format_bytes(use.memory_limit_bytes)
             line = f"{use.pod}/{use.container} used {share:.0%} of its {limit} memory limit"
-            state = ContainerState(
-                use.container, True, memory_limit_bytes=int(use.memory_limit_bytes)
-            )
             summary = "The model container is at its memory limit"
-            out.append(_memory_finding(0.65, summary, line, state))
+            limit_bytes = int(use.memory_limit_bytes)  # whole bytes, as a pod spec has them
+            out.append(_memory_finding(0.65, summary, line, use.container, limit_bytes))
     return out
 
 

@@ -244,6 +244,4 @@ def decide(target: Target, evidence: Sequence[Evidence], notification: Notificat
             best = verdict
     if best is not None:
         return best
-    if not target.names_workload:
-        return unknown(target)
-    return unknown(target, observations(evidence))
+    return unknown(target, observations(evidence) if target.names_workload else ())

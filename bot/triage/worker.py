@@ -57,8 +57,8 @@ class TriageWorker:
         self._busy = 0
         self._stopping = False
 
-    async def start(self) -> int:
-        """Queue what a previous run left pending, then start consuming; returns that count."""
+    async def start(self) -> None:
+        """Queue what a previous run left pending, then start consuming."""
         leftovers = await self._store.pending()
         for row in leftovers:
             self._queue.put_recovered(QueuedNotification(row.id, row.group_key))
@@ -69,7 +69,6 @@ class TriageWorker:
             task.add_done_callback(self._tasks.discard)
         if leftovers:
             log.info("resuming unfinished triages", extra={"count": len(leftovers)})
-        return len(leftovers)
 
     async def stop(self, timeout: float) -> None:
         """Let in-flight triages finish (up to `timeout`), then stop; the rest stay pending."""
@@ -80,11 +79,6 @@ class TriageWorker:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    @property
-    def busy(self) -> int:
-        """Triages in flight."""
-        return self._busy
 
     async def _consume(self) -> None:
         while not self._stopping:

@@ -11,7 +11,7 @@ from bot.actions.authz import Authorizer
 from bot.actions.base import ActionError
 from bot.actions.jobs import build_job, job_name
 from bot.actions.ledger import Ledger
-from bot.actions.plan import image_tag, plan_from_evidence
+from bot.actions.plan import image_tag, plan_from_evidence, plan_from_status
 from bot.config import ActionRule
 from bot.store import Store
 from bot.triage.evidence import InferenceServiceEvidence, Revision
@@ -126,6 +126,15 @@ def test_spec_plan_skips_failed_and_identical_revisions() -> None:
     model = {"storageUri": "s3://m/v1", "runtimeVersion": "1.2"}
     assert plan.patch() == {"spec": {"predictor": {"model": model}}}
     assert plan_from_evidence(InferenceServiceEvidence("m", "ns", True)) is None
+
+
+def test_live_plan_reads_null_fields_as_missing() -> None:
+    assert plan_from_status({"spec": None, "status": {"components": None}}) is None
+    live = {"spec": {"predictor": {"model": None}}, "status": None}
+    revisions = [Revision("r2", datetime(2026, 11, 24, tzinfo=UTC), True, "s3://m/v2"),
+                 Revision("r1", datetime(2026, 11, 23, tzinfo=UTC), True, "s3://m/v1")]  # fmt: skip
+    plan = plan_from_status(live, revisions)
+    assert plan is not None and plan.to_revision == "r1"
 
 
 async def test_acknowledging_never_waits_for_a_rollback(tmp_path: Path) -> None:

@@ -51,9 +51,13 @@ def test_chained_tracebacks_are_both_kept() -> None:
 
 def test_excerpt_is_short_and_keeps_tracebacks_first() -> None:
     noise = "".join(f"ERROR distinct problem {chr(65 + i % 26) * (i + 1)}\n" for i in range(60))
-    found = extract(noise + TRACEBACK_LOG + "x" * 5000 + " ERROR\n", max_lines=5)
+    # The traceback is the oldest item: only its rank keeps it among the five lines.
+    found = extract(TRACEBACK_LOG + noise + "x" * 5000 + " ERROR\n", max_lines=5)
     assert len(found.lines) == 5
-    assert any(line.startswith("KeyError") for line in found.lines)
+    assert found.lines[0].startswith("KeyError")
+    assert found.lines[1:4] == tuple(
+        f"ERROR distinct problem {chr(65 + i % 26) * (i + 1)}" for i in (57, 58, 59)
+    )
     assert all(len(line) <= MAX_LINE_CHARS for line in found.lines)
 
 

@@ -209,6 +209,11 @@ async def test_faults_status_delay_drop_and_auth(kube: FakeKube, api: client.Api
         'cannot list resource "pods" in API group "" in the namespace "models"' in body["message"]
     )
     await core.list_namespaced_pod("models")  # `times=1` is spent
+    kube.add(POD)
+    kube.fault("/pods/p1$", method="PUT", status=403, times=1)
+    with pytest.raises(client.ApiException) as caught:
+        await core.replace_namespaced_pod("p1", "models", POD)
+    assert 'cannot update resource "pods"' in json.loads(caught.value.body)["message"]
 
     kube.fault("/pods$", delay=0.2, times=1)
     loop = asyncio.get_running_loop()

@@ -32,6 +32,7 @@ from tests.fakes.kube_scenarios import (
 
 OLD = revision_name(ISVC, 2)
 NEW = revision_name(ISVC, 3)
+RAW_OLD, RAW_NEW = f"{ISVC}-predictor-6d5f7c9b8", f"{ISVC}-predictor-7f8d9c6b5"
 
 
 async def test_oom_crash_loop_is_infrastructure_with_memory_advice(
@@ -59,20 +60,50 @@ async def test_oom_crash_loop_is_infrastructure_with_memory_advice(
     assert all(e.count == 31 for e in events.events)
 
 
-async def test_bad_rollout_names_the_revision_and_the_rollback(
-    kube: FakeKube, triage: Triage
+@pytest.mark.parametrize(
+    ("scenario", "new", "old", "mode", "how"),
+    [
+        (
+            "bad-rollout",
+            NEW,
+            OLD,
+            "Serverless",
+            "set canaryTrafficPercent: 0 so KServe sends all traffic to it",
+        ),
+        (
+            "raw-bad-rollout",
+            RAW_NEW,
+            RAW_OLD,
+            "RawDeployment",
+            "restore the previous predictor spec",
+        ),
+    ],
+)
+async def test_rollout_names_the_revision_and_the_rollback(
+    kube: FakeKube, triage: Triage, scenario: str, new: str, old: str, mode: str, how: str
 ) -> None:
-    SCENARIOS["bad-rollout"](kube, FIXTURE_ALERT_START)
+    SCENARIOS[scenario](kube, FIXTURE_ALERT_START)
     report = await triage()
     verdict = report.verdict
+    assert report.notes() == []
     assert verdict.category == "rollout"
     assert verdict.confidence >= 0.8
-    assert verdict.reasons[0] == f"revision {NEW} rolled out 8 minutes before the alert"
-    assert verdict.action_kind == "rollback"
-    assert verdict.details["rollback_to"] == OLD
-    assert verdict.details["inference_service"] == ISVC
-    assert f"Roll back to {OLD}" in verdict.action
+    assert verdict.reasons[0] == f"revision {new} rolled out 8 minutes before the alert"
     assert any("KeyError: 'fixed_acidity'" in r for r in verdict.reasons)
+    assert verdict.action_kind == "rollback"
+    assert verdict.action == f"Roll back to {old}: {how}."
+    assert verdict.details["rollback_to"] == old
+    assert verdict.details["inference_service"] == ISVC
+    assert verdict.details["deployment_mode"] == mode
+    # Revisions come from the API of the mode: ReplicaSets (raw) or Knative (serverless).
+    raw = mode == "RawDeployment"
+    assert bool(kube.calls("GET", "/apis/apps/v1/namespaces/models/replicasets$")) is raw
+    assert bool(kube.calls("GET", "/apis/serving.knative.dev/")) is not raw
+
+
+async def test_bad_rollout_log_is_collapsed_and_redacted(kube: FakeKube, triage: Triage) -> None:
+    SCENARIOS["bad-rollout"](kube, FIXTURE_ALERT_START)
+    report = await triage()
     logs = report.find(LogsEvidence)
     assert isinstance(logs, LogsEvidence)
     text = "\n".join(line for x in logs.excerpts for line in x.lines)
@@ -83,23 +114,6 @@ async def test_bad_rollout_names_the_revision_and_the_rollback(
     assert [r.name for r in isvc.revisions][-1] == NEW
     assert isvc.previous_rolledout_revision == OLD
     assert isvc.storage_uri == f"s3://models/{ISVC}/v3"
-
-
-async def test_raw_deployment_rollout_rolls_back_to_the_previous_replica_set(
-    kube: FakeKube, triage: Triage
-) -> None:
-    SCENARIOS["raw-bad-rollout"](kube, FIXTURE_ALERT_START)
-    report = await triage()
-    verdict = report.verdict
-    assert verdict.category == "rollout"
-    assert verdict.details["deployment_mode"] == "RawDeployment"
-    assert verdict.details["rollback_to"] == f"{ISVC}-predictor-6d5f7c9b8"
-    assert "restore the previous predictor spec" in verdict.action
-    assert verdict.reasons[0] == (
-        f"revision {ISVC}-predictor-7f8d9c6b5 rolled out 8 minutes before the alert"
-    )
-    assert kube.calls("GET", "/apis/apps/v1/namespaces/models/replicasets$")
-    assert not kube.calls("GET", "knative")
 
 
 async def test_image_pull_failure_says_fix_the_image(kube: FakeKube, triage: Triage) -> None:
@@ -278,14 +292,14 @@ async def test_deployment_and_pod_targets(kube: FakeKube, triage: Triage) -> Non
     report = await triage(payload=payload)
     pods = report.find(PodsEvidence)
     assert isinstance(pods, PodsEvidence)
-    assert [p.name for p in pods.pods] == [f"{ISVC}-predictor-7f8d9c6b5-x7k2p"]
+    assert [p.name for p in pods.pods] == [f"{RAW_NEW}-x7k2p"]
     assert pods.selector == f"name starts with {ISVC}-predictor-"
     assert report.find(InferenceServiceEvidence) is None  # no InferenceService named
 
-    payload["commonLabels"] = {**labels, "pod": f"{ISVC}-predictor-7f8d9c6b5-x7k2p"}
+    payload["commonLabels"] = {**labels, "pod": f"{RAW_NEW}-x7k2p"}
     report = await triage(payload=payload)
     logs = report.find(LogsEvidence)
     assert isinstance(logs, LogsEvidence) and logs.excerpts[0].has_traceback
     assert kube.calls("GET", "/pods$")[-1].query["fieldSelector"] == (
-        f"metadata.name={ISVC}-predictor-7f8d9c6b5-x7k2p"
+        f"metadata.name={RAW_NEW}-x7k2p"
     )

@@ -118,9 +118,6 @@ class Harness:
         return float(value or 0.0)
 
 
-HarnessFactory = Callable[[Settings], "AsyncIterator[Harness]"]
-
-
 @pytest.fixture
 async def start_harness(
     aiohttp_client: Callable[..., Any], tmp_path: Path

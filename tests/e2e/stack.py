@@ -195,6 +195,13 @@ class Stack:
     bot: BotProcess
     scenario_start: datetime
 
+    def resolved_in_place(self, ts: str) -> bool:
+        """Whether the Slack message `ts` has been updated to `[RESOLVED]`."""
+        return any(
+            c.args.get("ts") == ts and str(c.args.get("text", "")).startswith("[RESOLVED]")
+            for c in self.slack.calls("chat.update")
+        )
+
     def logs(self) -> str:
         """The ends of the three processes' logs, for failure messages."""
         return "\n".join(

@@ -87,8 +87,9 @@ class FakeSlack:
         times: int = 1,
     ) -> None:  # fmt: skip
         """Answer the next `times` calls of `method` with a status or an `ok: false` error."""
-        failure = Failure(status, error or ("ratelimited" if status == 429 else ""), retry_after)
-        failure.times = times
+        failure = Failure(
+            status, error or ("ratelimited" if status == 429 else ""), retry_after, times
+        )
         self.failures.setdefault(method, []).append(failure)
 
     def calls(self, method: str | None = None) -> list[Call]:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from tests.fakes.kube_objects import rfc3339
-
-JSON = dict[str, Any]
+from tests.fakes.kube_objects import JSON, rfc3339
 
 NAMESPACE = "models"
 ISVC = "wine-quality-model"

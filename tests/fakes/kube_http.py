@@ -78,7 +78,9 @@ class KubeHttp:
         route = parse_path(request.path)
         message = injected.message
         if not message and injected.status == 403 and route:
-            verb = {"GET": "get" if route.name else "list", "POST": "create"}.get(
+            # RBAC verbs, not HTTP methods: a PUT is "update", a list with ?watch is "watch".
+            listing = "watch" if _truthy(request.query.get("watch")) else "list"
+            verb = {"GET": "get" if route.name else listing, "POST": "create", "PUT": "update"}.get(
                 request.method, request.method.lower()
             )
             resource = f"{route.plural}/{route.sub}" if route.sub else route.plural
@@ -172,7 +174,11 @@ class KubeHttp:
         )
         if existing is not None:
             ref = ko.resource_ref(route.plural, route.api_version)
-            details = {"name": meta["name"], "group": ko.group_of(route.api_version)}
+            details = {
+                "name": meta["name"],
+                "group": ko.group_of(route.api_version),
+                "kind": route.plural,
+            }
             return _status(409, f'{ref} "{meta["name"]}" already exists', details=details)
         stored = self.kube.add(body, route.plural)
         return web.json_response(stored, status=201)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-JSON = dict[str, Any]
+from tests.fakes.kube_objects import JSON
 
 _CORE = re.compile(
     r"^/api/(?P<version>v1)(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)"

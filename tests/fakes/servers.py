@@ -1,7 +1,9 @@
-"""Real Prometheus and Alertmanager on loopback, and a model server simulator to scrape.
+"""Real Prometheus and Alertmanager on loopback, a model server simulator to scrape, and a
+webhook receiver standing in for the bot.
 
-Used by tests/promql (the collector against a real Prometheus) and by the end-to-end test
-(Prometheus evaluating our rules, Alertmanager routing to the bot). The binaries are the
+Used by tests/promql (the collector against a real Prometheus), tests/manifests (the real
+Alertmanager routing with our config) and the end-to-end test (Prometheus evaluating our
+rules, Alertmanager routing to the bot). The binaries are the
 Debian ones (`prometheus`, `prometheus-alertmanager`); each server gets a temporary config,
 a temporary storage dir and a free loopback port, and is killed on exit.
 """
@@ -35,6 +37,45 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """`app` on a free loopback port until the block ends; yields `http://host:port`."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+# (request headers, JSON body) of one webhook notification
+Notification = tuple[dict[str, str], dict[str, Any]]
+
+
+@contextlib.asynccontextmanager
+async def running_webhook_receiver(
+    received: list[Notification], *, token: str | None = None
+) -> AsyncIterator[str]:
+    """An Alertmanager webhook receiver until the block ends; yields its `/alertmanager` URL.
+
+    Appends each notification to `received`. With `token`, one without that bearer token is
+    refused with 401 and not recorded, as the bot refuses it.
+    """
+
+    async def hook(request: web.Request) -> web.Response:
+        if token is not None and request.headers.get("Authorization") != f"Bearer {token}":
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        received.append((dict(request.headers), await request.json()))
+        return web.json_response({"status": "accepted"})
+
+    app = web.Application()
+    app.router.add_post("/alertmanager", hook)
+    async with serving(app) as url:
+        yield url + "/alertmanager"
 
 
 # --- the model server simulator ---------------------------------------------------------
@@ -169,16 +210,9 @@ async def running_model_simulator(
     simulator = ModelSimulator(list(models), list(pods))
     app = web.Application()
     app.router.add_get("/metrics", simulator._metrics)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        simulator.url = f"http://{host}:{port}/metrics"
+    async with serving(app) as url:
+        simulator.url = url + "/metrics"
         yield simulator
-    finally:
-        await runner.cleanup()
 
 
 # --- real servers ----------------------------------------------------------------------
@@ -186,11 +220,10 @@ async def running_model_simulator(
 
 @dataclass
 class ServerProcess:
-    """A started server: its URL, its files, its process."""
+    """A started server: its URL, its log, its process."""
 
     url: str
     port: int
-    workdir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
 
@@ -233,7 +266,7 @@ async def _running(
             cwd=workdir,
             env={**os.environ, "GOMAXPROCS": "1"},
         )
-    server = ServerProcess(f"http://127.0.0.1:{port}", port, workdir, log_path, process)
+    server = ServerProcess(f"http://127.0.0.1:{port}", port, log_path, process)
     try:
         await _wait_ready(server, timeout)
         yield server
@@ -302,10 +335,7 @@ def alertmanager_config(
     webhook_url: str,
     *,
     token_file: Path | None = None,
-    group_by: Sequence[str] = ("alertname", "namespace", "model"),
-    group_wait: str = "1s",
     group_interval: str = "2s",
-    repeat_interval: str = "1h",
 ) -> dict[str, Any]:
     """An Alertmanager config sending every alert to `webhook_url`, resolved ones too."""
     receiver: dict[str, Any] = {"url": webhook_url, "send_resolved": True}
@@ -316,10 +346,10 @@ def alertmanager_config(
     return {
         "route": {
             "receiver": "triage-bot",
-            "group_by": list(group_by),
-            "group_wait": group_wait,
+            "group_by": ["alertname", "namespace", "model"],
+            "group_wait": "1s",
             "group_interval": group_interval,
-            "repeat_interval": repeat_interval,
+            "repeat_interval": "1h",
         },
         "receivers": [{"name": "triage-bot", "webhook_configs": [receiver]}],
     }
@@ -327,13 +357,12 @@ def alertmanager_config(
 
 @contextlib.asynccontextmanager
 async def running_alertmanager(
-    workdir: Path, config: dict[str, Any] | str, *, timeout: float = 30.0
+    workdir: Path, config: dict[str, Any], *, timeout: float = 30.0
 ) -> AsyncIterator[ServerProcess]:
     """The real `prometheus-alertmanager`, clustering off, until the block ends."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "alertmanager.yml"
-    text = config if isinstance(config, str) else yaml.safe_dump(config)
-    config_path.write_text(text, encoding="utf-8")
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
     port = free_port()
     argv = [
         ALERTMANAGER_BIN,

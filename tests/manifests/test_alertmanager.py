@@ -3,18 +3,22 @@ and the real Alertmanager routes model alerts (only those) to the bot with the t
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import web
 
-from tests.fakes.servers import ALERTMANAGER_BIN, running_alertmanager, wait_for
+from tests.e2e.stack import Timings, alertmanager_config_from_manifest
+from tests.fakes.servers import (
+    ALERTMANAGER_BIN,
+    Notification,
+    running_alertmanager,
+    running_webhook_receiver,
+    wait_for,
+)
 from tests.manifests.conftest import MANIFESTS, find, require_tool
 
 PLAIN = MANIFESTS / "alertmanager" / "alertmanager.yml"
@@ -70,25 +74,6 @@ def test_plain_config_matches_the_alertmanager_config(base_objects: list[dict[st
     assert webhook["url"] == f"http://{meta['name']}.{meta['namespace']}.svc:{port}/alertmanager"
 
 
-@contextlib.asynccontextmanager
-async def _receiver(received: list[tuple[dict[str, str], dict[str, Any]]]) -> AsyncIterator[str]:
-    async def hook(request: web.Request) -> web.Response:
-        received.append((dict(request.headers), await request.json()))
-        return web.json_response({"status": "accepted"})
-
-    app = web.Application()
-    app.router.add_post("/alertmanager", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}/alertmanager"
-    finally:
-        await runner.cleanup()
-
-
 def _alert(name: str, ends_at: datetime | None = None, **labels: str) -> dict[str, Any]:
     alert: dict[str, Any] = {
         "labels": {"alertname": name, **labels},
@@ -103,20 +88,12 @@ def _alert(name: str, ends_at: datetime | None = None, **labels: str) -> dict[st
 
 async def test_real_alertmanager_routes_model_alerts_to_the_bot(tmp_path: Path) -> None:
     require_tool(ALERTMANAGER_BIN, INSTALL)
-    received: list[tuple[dict[str, str], dict[str, Any]]] = []
+    received: list[Notification] = []
     token_file = tmp_path / "webhook-token"
     token_file.write_text("s3cret-token")
-    async with _receiver(received) as url:
-        config = _plain()
-        route = _bot_route(config)
-        route.update(group_wait="0s", group_interval="1s")
-        webhook = _bot_webhook(config)
-        webhook["url"] = url
-        webhook["http_config"]["authorization"]["credentials_file"] = str(token_file)
-        config["receivers"] = [
-            r if r["name"] != "triage-bot" else {**r, "webhook_configs": [webhook]}
-            for r in config["receivers"]
-        ]
+    async with running_webhook_receiver(received) as url:
+        quick = Timings(group_wait="0s", group_interval="1s")
+        config = alertmanager_config_from_manifest(url, token_file, quick)
         model = {"namespace": "models", "model": "wine", "inferenceservice": "wine"}
         async with (
             running_alertmanager(tmp_path / "am", config) as alertmanager,

@@ -7,64 +7,39 @@ collector the expression and threshold back.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aiohttp import web
 
 from bot.promql.expression import expression_from_generator_url, split_threshold
+from tests.e2e.stack import Timings, quick_rules
 from tests.fakes.servers import (
     ModelTraffic,
+    Notification,
     alertmanager_config,
     prometheus_config,
-    rules_from_prometheus_rule,
     running_alertmanager,
     running_model_simulator,
     running_prometheus,
+    running_webhook_receiver,
     wait_for,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
 
-@contextlib.asynccontextmanager
-async def _webhook(received: list[dict[str, Any]], token: str) -> AsyncIterator[str]:
-    async def hook(request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {token}":
-            return web.json_response({"error": "unauthorized"}, status=401)
-        received.append(await request.json())
-        return web.json_response({"status": "accepted"})
-
-    app = web.Application()
-    app.router.add_post("/alertmanager", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}/alertmanager"
-    finally:
-        await runner.cleanup()
-
-
 async def test_error_ratio_alert_fires_routes_and_resolves(tmp_path: Path) -> None:
-    manifest = yaml.safe_load((ROOT / "manifests" / "base" / "prometheusrule.yaml").read_text())
-    rules = rules_from_prometheus_rule(manifest, for_override="1s", range_override="5s")
     rule_file = tmp_path / "rules.yml"
-    rule_file.write_text(yaml.safe_dump(rules))
+    rule_file.write_text(yaml.safe_dump(quick_rules(Timings(alert_for="1s", rate_range="5s"))))
     token_file = tmp_path / "token"
     token_file.write_text("chain-token")
-    received: list[dict[str, Any]] = []
+    received: list[Notification] = []
     models = [ModelTraffic("wine", requests_per_second=20), ModelTraffic("iris")]
 
     async with (
-        _webhook(received, "chain-token") as url,
+        running_webhook_receiver(received, token="chain-token") as url,
         running_model_simulator(models) as simulator,
         running_alertmanager(
             tmp_path / "am", alertmanager_config(url, token_file=token_file, group_interval="1s")
@@ -79,7 +54,7 @@ async def test_error_ratio_alert_fires_routes_and_resolves(tmp_path: Path) -> No
             simulator.set_error_ratio("wine", 0.3)
 
             async def firing() -> dict[str, Any] | None:
-                return next((b for b in received if b["status"] == "firing"), None)
+                return next((b for _, b in received if b["status"] == "firing"), None)
 
             body = await wait_for(firing, timeout=30, what="HighErrorRate to reach the webhook")
             [alert] = body["alerts"]
@@ -96,9 +71,9 @@ async def test_error_ratio_alert_fires_routes_and_resolves(tmp_path: Path) -> No
             simulator.set_error_ratio("wine", 0.0)
 
             async def resolved() -> dict[str, Any] | None:
-                return next((b for b in received if b["status"] == "resolved"), None)
+                return next((b for _, b in received if b["status"] == "resolved"), None)
 
             # The errors leave the (shortened) rate window within seconds.
             body = await wait_for(resolved, timeout=30, what="the resolved notification")
             assert body["alerts"][0]["labels"]["model"] == "wine"
-    assert all(a["labels"]["model"] == "wine" for b in received for a in b["alerts"])
+    assert all(a["labels"]["model"] == "wine" for _, b in received for a in b["alerts"])

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from bot.promql import PrometheusClient, PrometheusError
-from tests.fakes.servers import free_port
+from tests.fakes.servers import free_port, serving
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -20,15 +21,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def _serve(handler: Handler) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/api/v1/query", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def _query(handler: Handler, timeout: float = 2.0) -> None:
@@ -106,8 +100,6 @@ async def test_result_types(data: dict[str, object], expected: list[object]) -> 
 
 
 async def test_empty_range_is_refused_before_asking() -> None:
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     async with aiohttp.ClientSession() as session:
         client = PrometheusClient(session, "http://127.0.0.1:1", timeout=1)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
 import pytest
 
 from bot.promql.collector import pod_matchers, select_series
 from bot.promql.expression import AlertExpression, expression_from_generator_url, split_threshold
-from bot.triage.evidence import Series, Target
+from bot.triage.evidence import (
+    MetricsEvidence,
+    ResourceUse,
+    Series,
+    Target,
+    evidence_from_dict,
+    evidence_to_dict,
+)
 
 JOB = 'up{job="a&b"} == 0'
 RATIO = "sum by (namespace, model) (rate(request_error_count[5m]))"
@@ -100,16 +109,6 @@ def test_select_series_drops_points_json_cannot_carry() -> None:
 
 
 def test_metrics_evidence_round_trips_as_strict_json() -> None:
-    import json
-    from datetime import UTC, datetime
-
-    from bot.triage.evidence import (
-        MetricsEvidence,
-        ResourceUse,
-        evidence_from_dict,
-        evidence_to_dict,
-    )
-
     evidence = MetricsEvidence(
         expression="sum(rate(a[5m])) / sum(rate(b[5m]))",
         start=datetime(2026, 11, 24, 18, 30, tzinfo=UTC),

@@ -191,6 +191,20 @@ async def test_collector_fails_with_a_note_when_every_query_fails(live: Live) ->
             await collector.collect(_context(notification, Target()))
 
 
+async def test_collector_keeps_the_resources_when_the_expression_fails(live: Live) -> None:
+    notification = _notification("rate(request_count[1m]) >", live.bad_since)
+    target = Target(namespace="models", pod=POD)
+    async with aiohttp.ClientSession() as session:
+        client = PrometheusClient(session, live.prometheus.url, timeout=5)
+        collector = PrometheusCollector(client, window_minutes=0.2, timeout=5, rate_window="2s")
+        evidence = await collector.collect(_context(notification, target))
+    assert isinstance(evidence, MetricsEvidence)
+    assert evidence.series == ()
+    [note] = evidence.notes
+    assert "rejected the query (bad_data, HTTP 400)" in note
+    assert [r.pod for r in evidence.resources] == [POD]
+
+
 async def test_factory_collector_runs_inside_the_pipeline(live: Live) -> None:
     settings = Settings(
         prometheus_url=live.prometheus.url, collectors={"prometheus_window_minutes": 0.2}

@@ -68,6 +68,10 @@ def test_violations_finds_each_kind_of_breach() -> None:
             {
                 "blocks": [
                     {"type": "section", "text": {"type": "mrkdwn", "text": "s" * 3001}},
+                    {"type": "section", "fields": [{"text": "f" * 2001}] * 11},
+                    {"type": "context", "elements": [{"text": "c" * 3001}] * 11},
+                    {"type": "actions", "elements": [{"type": "button", "action_id": str(i)}
+                                                     for i in range(26)]},
                     {
                         "type": "actions",
                         "elements": [
@@ -82,5 +86,10 @@ def test_violations_finds_each_kind_of_breach() -> None:
     }  # fmt: skip
     found = "\n".join(violations(bad))
     for expected in ("blocks, over 50", "fallback text", "header text", "section text",
-                     "button text", "button value", "duplicate action_id"):  # fmt: skip
+                     "button text", "button value", "duplicate action_id",
+                     "more than 10 fields", "a field over 2000", "more than 10 context elements",
+                     "a context element over 3000", "more than 25 action elements"):  # fmt: skip
         assert expected in found
+    assert violations({"text": "ok", "blocks": bad["attachments"][0]["blocks"][:1]}) == [
+        "blocks[0]: section text over 3000"
+    ]

@@ -141,6 +141,7 @@ async def test_oversize_body_is_413(slack: FakeSlack, make_service: Any) -> None
         body, headers = signed(body=b"payload=" + b"x" * 2000)
         resp = await client.post("/slack/interactions", data=body, headers=headers)
         assert resp.status == 413
+        assert (await resp.json())["error"] == "body larger than 1000 bytes"
 
 
 async def test_forged_button_for_another_workload_is_refused(
@@ -187,4 +188,4 @@ async def test_routes_answer_503_before_start(make_settings: Any) -> None:
     async with TestClient(TestServer(app)) as client:
         body, headers = signed({"type": "x"})
         resp = await client.post("/i", data=body, headers=headers)
-        assert resp.status == 503
+        assert resp.status == 503 and "not configured" in (await resp.json())["error"]
