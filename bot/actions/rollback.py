@@ -18,14 +18,13 @@ from bot.actions.kube import KubeWriter
 from bot.actions.plan import RollbackPlan, plan_from_status
 from bot.cluster import parsing as p
 from bot.cluster.inference_services import (
-    RAW_MODES,
     deployment_mode,
     knative_revision,
     replica_set_revision,
 )
 from bot.cluster.reader import KubeReader
 from bot.triage.collector import CollectorError
-from bot.triage.evidence import Revision
+from bot.triage.evidence import RAW_MODES, Revision
 
 
 def is_rolled_back(isvc: dict[str, Any], plan: RollbackPlan, generation: int) -> bool:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from bot.cluster import parsing as p
 from bot.cluster.reader import JSON, KubeReader
-from bot.triage.collector import CollectorError, TriageContext
+from bot.triage.collector import TriageContext, workload_namespace
 from bot.triage.evidence import EventsEvidence, KubeEvent, Target
 
 MAX_EVENTS = 20
@@ -77,11 +77,10 @@ class EventsCollector:
     async def collect(self, context: TriageContext) -> EventsEvidence | None:
         """Warning events about the target; None when the alert names no workload."""
         target = context.target
-        if not target.names_workload:
+        namespace = workload_namespace(target)
+        if namespace is None:
             return None
-        if not target.namespace:
-            raise CollectorError(f"the alert labels name {target.describe()} but no namespace")
-        raw = await self._reader.warning_events(target.namespace)
+        raw = await self._reader.warning_events(namespace)
         events = [parse_event(e) for e in raw]
         relevant = [e for e in events if e.type == "Warning" and concerns(target, e.object_name)]
         return EventsEvidence(events=merge_repeats(relevant)[:MAX_EVENTS])

@@ -14,10 +14,9 @@ from datetime import datetime
 from bot.cluster import parsing as p
 from bot.cluster.reader import JSON, KubeReader, NotFound
 from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import InferenceServiceEvidence, Revision, TrafficTarget
+from bot.triage.evidence import RAW_MODES, InferenceServiceEvidence, Revision, TrafficTarget
 
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
-RAW_MODES = ("RawDeployment", "Standard")
 _SOURCE_URI_ANNOTATIONS = (
     "internal.serving.kserve.io/storage-initializer-sourceuri",
     "serving.kserve.io/storage-initializer-sourceuri",

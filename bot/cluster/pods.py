@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.cluster import parsing as p
 from bot.cluster.reader import ISVC_LABEL, JSON, KubeReader
-from bot.triage.collector import CollectorError, TriageContext
+from bot.triage.collector import TriageContext, workload_namespace
 from bot.triage.evidence import ContainerState, PodsEvidence, PodState, Target
 
 
@@ -36,15 +36,14 @@ def pod_query(target: Target) -> PodQuery | None:
     Deployments are matched by name prefix (`<deployment>-<hash>-<hash>`) so the bot
     needs no read access to Deployments.
     """
-    if not target.names_workload:
+    namespace = workload_namespace(target)
+    if namespace is None:
         return None
-    if not target.namespace:
-        raise CollectorError(f"the alert labels name {target.describe()} but no namespace")
     if target.pod:
-        return PodQuery(target.namespace, field_selector=f"metadata.name={target.pod}")
+        return PodQuery(namespace, field_selector=f"metadata.name={target.pod}")
     if target.inference_service:
-        return PodQuery(target.namespace, label_selector=f"{ISVC_LABEL}={target.inference_service}")
-    return PodQuery(target.namespace, name_prefix=f"{target.deployment}-")
+        return PodQuery(namespace, label_selector=f"{ISVC_LABEL}={target.inference_service}")
+    return PodQuery(namespace, name_prefix=f"{target.deployment}-")
 
 
 async def find_pods(reader: KubeReader, query: PodQuery) -> list[JSON]:

@@ -20,6 +20,18 @@ class CollectorError(Exception):
     """A collector could not gather its evidence; the message is shown to people."""
 
 
+def workload_namespace(target: Target) -> str | None:
+    """Where to look: None when the labels name no workload (nothing to read).
+
+    A workload without a namespace is a `CollectorError`: the alert cannot be placed.
+    """
+    if not target.names_workload:
+        return None
+    if not target.namespace:
+        raise CollectorError(f"the alert labels name {target.describe()} but no namespace")
+    return target.namespace
+
+
 @dataclass(frozen=True)
 class TriageContext:
     """What a collector knows about the alert group it works for."""

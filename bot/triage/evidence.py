@@ -120,6 +120,9 @@ class TrafficTarget:
     tag: str = ""
 
 
+RAW_MODES = ("RawDeployment", "Standard")  # KServe modes without Knative revisions
+
+
 @dataclass(frozen=True)
 class InferenceServiceEvidence(Evidence):
     """The KServe InferenceService and its rollout history."""

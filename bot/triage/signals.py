@@ -30,7 +30,6 @@ E = TypeVar("E", bound=Evidence)
 ROLLOUT_WINDOW = timedelta(minutes=60)  # a change this long before the alert is "recent"
 ROLLOUT_GRACE = timedelta(minutes=5)  # alert start is approximate (the `for:` clause)
 MEMORY_NEAR_LIMIT = 0.9
-RAW_MODES = ("RawDeployment", "Standard")
 
 _PULL = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"}
 _CONFIG = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}

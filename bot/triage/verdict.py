@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from bot.alerts.models import Notification
 from bot.triage.evidence import (
+    RAW_MODES,
     DriftEvidence,
     Evidence,
     InferenceServiceEvidence,
@@ -27,7 +28,6 @@ from bot.triage.evidence import (
     Verdict,
 )
 from bot.triage.signals import (
-    RAW_MODES,
     ROLLOUT_GRACE,
     ROLLOUT_WINDOW,
     error_lines,
