@@ -3,8 +3,9 @@
 In one run, on 50 features, 50,000 reference rows and 10,000 window rows:
 
 - baseline: `ks_2samp(reference[:, i], production[:, i])` for each feature (the seed);
-- engine: `Reference.evaluate` (reference sorted once, window sorted per evaluation,
-  p-values, correction, effect sizes), single-threaded and with 2 worker threads;
+- engine: `Reference.evaluate` (reference prepared once: sorted, cells counted; per
+  evaluation the window is placed in the cells, never sorted whole; p-values,
+  correction, PSI, Wasserstein of the flagged features), with 1 and 2 worker threads;
 
 in three cases (no feature shifted, 10 of 50 shifted, all 50 shifted). It asserts the
 statistics are identical to scipy's and the p-values within 1e-9 relative, and prints
@@ -52,7 +53,7 @@ def engine_vs_loop(rounds: int) -> None:
     names = [f"f{i}" for i in range(FEATURES)]
     began = time.perf_counter()
     engine = Reference({n: reference[:, i] for i, n in enumerate(names)})
-    print(f"reference prepared (sorted once): {(time.perf_counter() - began) * 1e3:.1f} ms")
+    print(f"reference prepared once (sorted, cells): {(time.perf_counter() - began) * 1e3:.1f} ms")
     shifts = {
         "no drift": np.zeros(FEATURES),
         "some (10/50)": np.r_[np.full(10, 0.3), np.zeros(FEATURES - 10)],
@@ -86,8 +87,8 @@ def engine_vs_loop(rounds: int) -> None:
         lambda: [stats.ks_2samp(reference[:, i], window[:, i]) for i in range(FEATURES)], rounds
     )
     print(
-        f"floor: sorting the window alone takes {t_sort * 1e3:.1f} ms on one core, "
-        f"{t_loop / t_sort:.1f}x less than the no-drift loop"
+        f"for comparison: sorting the window alone takes {t_sort * 1e3:.1f} ms "
+        f"({t_loop / t_sort:.1f}x under the no-drift loop); the engine does not sort it"
     )
 
 

@@ -144,7 +144,7 @@ class DriftSettings(BaseModel):
     max_features: int = Field(default=200, gt=0)  # also bounds the gauges' label values
     feedback_rows: int = Field(default=5_000, gt=0)
     pending_ids: int = Field(default=50_000, gt=0)
-    workers: int = Field(default=2, gt=0, le=16)
+    workers: int = Field(default=1, gt=0, le=16)  # threads: see docs/benchmarks.md
     models: tuple[DriftModelSettings, ...] = ()
 
 

@@ -3,8 +3,9 @@
 Called by `drift.engine`. At thousands of rows the KS test flags shifts too small to
 matter, so a feature counts as drifted only when its effect also reaches a floor:
 the Wasserstein distance normed by the reference's standard deviation for numeric
-features, the Jensen-Shannon distance (base 2) for categorical ones. PSI over reference
-deciles is reported beside them for people used to it.
+features (computed by `drift.wasserstein`), the Jensen-Shannon distance (base 2) for
+categorical ones. PSI is reported beside them for people used to it, over ten bins that
+end at the cell tops nearest the reference's deciles (`drift.ks`).
 """
 
 from __future__ import annotations
@@ -43,31 +44,31 @@ def wasserstein_sorted(reference: FloatArray, window: FloatArray) -> float:
     return float(np.sum(widths * np.abs(reference[i1] - window[i2])))
 
 
-def normed_wasserstein(reference: FloatArray, window: FloatArray, scale: float) -> float:
-    """Wasserstein distance in units of the reference's standard deviation."""
-    distance = wasserstein_sorted(reference, window)
+def normed(distance: float, scale: float) -> float:
+    """A Wasserstein distance in units of the reference's standard deviation."""
     if scale > 0:
         return distance / scale
     return 0.0 if distance == 0 else float("inf")
 
 
-def decile_edges(reference: FloatArray) -> FloatArray:
-    """Inner decile edges of a sorted reference, duplicates removed."""
-    n = reference.shape[0]
-    positions = np.clip((np.arange(1, 10) * n) // 10, 0, n - 1)
-    return np.unique(reference[positions])
+def psi_rows(
+    reference_at_most: npt.NDArray[np.intp],
+    reference_rows: int,
+    window_at_most: npt.NDArray[np.intp],
+    window_rows: npt.NDArray[np.intp],
+) -> FloatArray:
+    """Population stability index per feature (row) from each sample's count of values
+    up to the end of each bin but the last (features x bins - 1)."""
+    ref_share = _bin_shares(reference_at_most, np.full(reference_at_most.shape[0], reference_rows))
+    win_share = _bin_shares(window_at_most, window_rows)
+    psi: FloatArray = np.sum((win_share - ref_share) * np.log(win_share / ref_share), axis=1)
+    return psi
 
 
-def psi_sorted(reference: FloatArray, window: FloatArray, edges: FloatArray) -> float:
-    """Population stability index of a sorted window against a sorted reference."""
-    ref_share = _bin_shares(reference, edges)
-    win_share = _bin_shares(window, edges)
-    return float(np.sum((win_share - ref_share) * np.log(win_share / ref_share)))
-
-
-def _bin_shares(values: FloatArray, edges: FloatArray) -> FloatArray:
-    cuts = np.concatenate(([0], np.searchsorted(values, edges, side="right"), [values.shape[0]]))
-    shares: FloatArray = np.maximum(np.diff(cuts) / values.shape[0], _PSI_FLOOR)
+def _bin_shares(at_most: npt.NDArray[np.intp], rows: npt.NDArray[np.intp]) -> FloatArray:
+    total = np.maximum(rows, 1)[:, None]
+    cuts = np.concatenate((np.zeros_like(total), at_most, total), axis=1)
+    shares: FloatArray = np.maximum(np.diff(cuts, axis=1) / total, _PSI_FLOOR)
     return shares
 
 

@@ -15,7 +15,7 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.drift import effects, ks
+from bot.drift import effects, ks, wasserstein
 from bot.drift.correction import Correction, bonferroni_level, reject
 
 FloatArray = npt.NDArray[np.float64]
@@ -80,7 +80,6 @@ class DriftReport:
 class _Numeric:
     name: str
     scale: float
-    edges: FloatArray
     group: int  # index into Reference._groups
     column: int  # column inside that group
 
@@ -114,8 +113,7 @@ class Reference:
             self._numeric[n] = self._describe(n, values, len(self._groups) - 1, 0)
 
     def _describe(self, name: str, values: FloatArray, group: int, column: int) -> _Numeric:
-        ordered = self._groups[group].sorted[column]
-        return _Numeric(name, float(np.std(values)), effects.decile_edges(ordered), group, column)
+        return _Numeric(name, float(np.std(values)), group, column)
 
     @property
     def numeric_names(self) -> tuple[str, ...]:
@@ -130,48 +128,34 @@ class Reference:
         missing = [n for n in self.names if n not in window]
         if missing:
             raise ValueError(f"window lacks features: {', '.join(missing)}")
-        raw, ordered = self._ks_statistics(window, options.workers)
+        fits = self._ks_statistics(window, options.workers)
         results: list[_Pending] = []
         for name in self.names:
             if name in self.categorical:
                 results.append(self._chi2(name, np.asarray(window[name], dtype=str)))
             else:
-                d, n2 = raw[name]
-                results.append(_Pending(name, "ks", d, float("nan"), n2))
-        self._ks_pvalues(results)
-        return self._decide(results, ordered, options)
+                fit = fits[name]
+                results.append(_Pending(name, "ks", fit.statistic, float("nan"), fit.rows))
+        self._ks_pvalues(results, options.workers)
+        return self._decide(results, fits, options)
 
-    def _ks_statistics(
-        self, window: Mapping[str, npt.ArrayLike], workers: int
-    ) -> tuple[dict[str, tuple[float, int]], dict[str, FloatArray]]:
-        out: dict[str, tuple[float, int]] = {}
-        sorted_windows: dict[str, FloatArray] = {}
-        by_group: dict[int, list[_Numeric]] = {}
+    def _ks_statistics(self, window: Mapping[str, npt.ArrayLike], workers: int) -> dict[str, _Fit]:
+        by_group: dict[int, list[tuple[_Numeric, FloatArray]]] = {}
         for info in self._numeric.values():
-            by_group.setdefault(info.group, []).append(info)
-        for g, infos in by_group.items():
-            values = [np.asarray(window[i.name], dtype=np.float64) for i in infos]
-            same_size = len({v.size for v in values}) == 1
-            stacked = np.stack(values) if same_size else None
-            if stacked is not None and not np.isnan(stacked).any():
-                if stacked.shape[1] == 0:
-                    out.update({i.name: (0.0, 0) for i in infos})
-                    continue
-                stats, ordered = self._groups[g].evaluate_columns(stacked, workers)
-                for i in infos:
-                    out[i.name] = (float(stats[i.column]), int(values[0].size))
-                    sorted_windows[i.name] = ordered[i.column]
-                continue
-            for i, v in zip(infos, values, strict=True):
-                v = v[~np.isnan(v)]
-                if v.size == 0:
-                    out[i.name] = (0.0, 0)
-                    continue
-                single = ks.SortedReference(self._groups[g].sorted[i.column][:, None])
-                stat, one = single.evaluate(v[:, None])
-                out[i.name] = (float(stat[0]), int(v.size))
-                sorted_windows[i.name] = one[0]
-        return out, sorted_windows
+            values = np.asarray(window[info.name], dtype=np.float64).reshape(-1)
+            if np.isnan(values).any():
+                values = values[~np.isnan(values)]
+            by_group.setdefault(info.group, []).append((info, values))
+        out: dict[str, _Fit] = {}
+        for g, items in by_group.items():
+            items.sort(key=lambda item: item[0].column)
+            group = self._groups[g]
+            stats, decile_counts = group.fit([values for _, values in items], workers)
+            rows = np.array([values.size for _, values in items])
+            psi = effects.psi_rows(group.decile_counts, group.n, decile_counts, rows)
+            for (info, values), d, p in zip(items, stats, psi, strict=True):
+                out[info.name] = _Fit(float(d), values, float(p))
+        return out
 
     def _chi2(self, name: str, values: npt.NDArray[np.str_]) -> _Pending:
         if values.size == 0:
@@ -182,7 +166,7 @@ class Reference:
             effect=result.js_distance, psi=result.psi, method="chi2",
         )  # fmt: skip
 
-    def _ks_pvalues(self, results: Sequence[_Pending]) -> None:
+    def _ks_pvalues(self, results: Sequence[_Pending], workers: int) -> None:
         by_sizes: dict[tuple[int, int], list[_Pending]] = {}
         for r in results:
             if r.test == "ks" and r.window_rows > 0:
@@ -190,7 +174,7 @@ class Reference:
             elif r.test == "ks":
                 r.p_value = 1.0
         for (n1, n2), group in by_sizes.items():
-            d, p = ks.ks_result(np.array([r.statistic for r in group]), n1, n2)
+            d, p = ks.ks_result(np.array([r.statistic for r in group]), n1, n2, workers)
             for r, di, pi in zip(group, d, p, strict=True):
                 r.statistic, r.p_value = float(di), float(pi)
                 r.method = ks.ks_method(n1, n2)
@@ -199,7 +183,7 @@ class Reference:
         return self._groups[self._numeric[name].group].n
 
     def _decide(
-        self, results: list[_Pending], ordered: Mapping[str, FloatArray], options: DriftOptions
+        self, results: list[_Pending], fits: Mapping[str, _Fit], options: DriftOptions
     ) -> DriftReport:
         window_rows = max((r.window_rows for r in results), default=0)
         tested = [r for r in results if r.window_rows >= options.min_rows]
@@ -212,7 +196,10 @@ class Reference:
             significant = np.array([self._beyond_critical(r, level, s) for r, s in
                                     zip(tested, significant, strict=True)], dtype=bool)  # fmt: skip
         flagged = {r.name for r, s in zip(tested, significant, strict=True) if s}
-        features = tuple(self._finish(r, r.name in flagged, ordered, options) for r in results)
+        distances = self._distances([n for n in flagged if n in fits], fits, options.workers)
+        features = tuple(
+            self._finish(r, r.name in flagged, fits, distances, options) for r in results
+        )
         drifted = sum(f.drift for f in features)
         share = drifted / len(features) if features else 0.0
         return DriftReport(
@@ -225,6 +212,26 @@ class Reference:
             alpha=options.alpha,
             correction=options.correction,
         )
+
+    def _distances(
+        self, names: Sequence[str], fits: Mapping[str, _Fit], workers: int
+    ) -> dict[str, float]:
+        """Normed Wasserstein distance of each named numeric feature (the flagged ones)."""
+        by_group: dict[int, list[_Numeric]] = {}
+        for name in names:
+            info = self._numeric[name]
+            by_group.setdefault(info.group, []).append(info)
+        out: dict[str, float] = {}
+        for g, infos in by_group.items():
+            infos.sort(key=lambda info: info.column)
+            raw = wasserstein.distances(
+                self._groups[g], [i.column for i in infos], [fits[i.name].values for i in infos],
+                workers,
+            )  # fmt: skip
+            out.update(
+                {i.name: effects.normed(float(d), i.scale) for i, d in zip(infos, raw, strict=True)}
+            )
+        return out
 
     def _refine(self, tested: Sequence[_Pending], options: DriftOptions) -> None:
         """Recompute with scipy the asymptotic p-values that sit on a decision threshold."""
@@ -253,20 +260,18 @@ class Reference:
         self,
         r: _Pending,
         significant: bool,
-        ordered: Mapping[str, FloatArray],
+        fits: Mapping[str, _Fit],
+        distances: Mapping[str, float],
         options: DriftOptions,
     ) -> FeatureResult:
         effect = r.effect
         measure = "jensen_shannon" if r.test == "chi2" else "wasserstein"
         floor = options.js_floor if r.test == "chi2" else options.wasserstein_floor
         psi = r.psi
-        if r.test == "ks" and r.name in ordered:
-            info = self._numeric[r.name]
-            ref = self._groups[info.group].sorted[info.column]
-            win = ordered[r.name]
-            psi = effects.psi_sorted(ref, win, info.edges)
-            if significant:  # the distance costs a pass over both samples: only when needed
-                effect = effects.normed_wasserstein(ref, win, info.scale)
+        fit = fits.get(r.name)
+        if r.test == "ks" and fit is not None and fit.rows > 0:
+            psi = fit.psi
+            effect = distances.get(r.name)  # computed for the flagged features only
         drift = significant and effect is not None and effect >= floor
         return FeatureResult(
             name=r.name,
@@ -296,3 +301,16 @@ class _Pending:
     effect: float | None = None
     psi: float = 0.0
     method: str = ""
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """One numeric feature's window against the reference."""
+
+    statistic: float  # raw KS D, before scipy's exact-mode rounding
+    values: FloatArray  # the window without its missing values
+    psi: float  # over bins ending near the reference's deciles (`SortedReference`)
+
+    @property
+    def rows(self) -> int:
+        return int(self.values.size)

@@ -18,6 +18,9 @@ measures the agreement with `scipy.stats.kstwo.sf`: within 1e-9 relative.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
@@ -102,8 +105,12 @@ def _pelz_good_sf(n: int, x: FloatArray) -> FloatArray:
     return np.where(qlog < _MIN_LOG, 1.0, np.clip(sf, 0.0, 1.0))
 
 
-def kstwo_sf(d: FloatArray, n: int) -> FloatArray:
-    """`scipy.stats.kstwo.sf(d, n)` for a vector of d, fast where n > 140."""
+def kstwo_sf(d: FloatArray, n: int, workers: int = 1) -> FloatArray:
+    """`scipy.stats.kstwo.sf(d, n)` for a vector of d, fast where n > 140.
+
+    The tail sums (~60 µs a statistic at n = 8,000, all in `log`/`exp`, which release
+    the GIL) are shared among `workers` threads.
+    """
     d = np.asarray(d, dtype=np.float64)
     out = np.empty_like(d)
     nx2 = n * d * d
@@ -114,7 +121,13 @@ def kstwo_sf(d: FloatArray, n: int) -> FloatArray:
     rest = ~(zero | tail | body)
     out[zero] = 0.0
     if tail.any():
-        out[tail] = np.clip(2.0 * smirnov_sf(n, d[tail]), 0.0, 1.0)
+        parts = np.array_split(d[tail], max(1, min(workers, int(tail.sum()))))
+        if len(parts) == 1:
+            sums = smirnov_sf(n, parts[0])
+        else:
+            with ThreadPoolExecutor(len(parts)) as pool:
+                sums = np.concatenate(list(pool.map(partial(smirnov_sf, n), parts)))
+        out[tail] = np.clip(2.0 * sums, 0.0, 1.0)
     if body.any():
         out[body] = _pelz_good_sf(n, d[body])
     # scipy's Durbin matrix may overflow in its intermediate powers and still be right.
