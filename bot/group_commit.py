@@ -1,22 +1,23 @@
 """Group commit for SQLite: every write waiting at one moment goes into one transaction.
 
-Owned by `store.Store`. Callers hand over statements and wait for the commit;
-the writer task drains the queue and hands the whole batch to one thread of its own, with
-a connection of its own, in one hop: each run of identical statements as one
-`executemany`, one commit. A burst of webhooks costs one fsync and one thread hand-off
-instead of several each. Reads stay on the store's aiosqlite connection (WAL lets them
-run beside the writer). Checkpoints of the WAL run on a third connection (PASSIVE never
-blocks the writer), because an automatic checkpoint inside a commit would stall every
-webhook waiting on that commit.
+Owned by `store.Store`. Callers hand over statements and wait for the commit. A thread
+of its own, with a connection of its own, takes everything queued, writes it as one
+transaction (each run of identical statements as one `executemany`), commits, and
+settles the whole batch with one wake-up of the event loop.
+Writes that arrive during a commit form the next batch, so a burst of webhooks costs one
+fsync instead of one each, and a lone webhook waits only for its own commit. Reads stay
+on the store's aiosqlite connection (WAL lets them run beside the writer). Checkpoints of
+the WAL run on a third connection (PASSIVE never blocks the writer), because an automatic
+checkpoint inside a commit would stall every webhook waiting on that commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,101 +34,113 @@ class _Write:
     done: asyncio.Future[None]
 
 
+_STOP = object()  # queued by `stop`: the thread finishes what is before it, then ends
+
+
 class GroupCommitWriter:
     """The single writer of one database."""
 
     def __init__(self, path: Path, synchronous: str) -> None:
         self._path = path
         self._synchronous = synchronous
-        self._writes: asyncio.Queue[_Write] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
-        self._db: sqlite3.Connection | None = None
+        self._queue: queue.SimpleQueue[_Write | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
         self._checkpointer: sqlite3.Connection | None = None
+        self._closed = True
+        self.commits = 0  # transactions committed (a batch retried write by write: each)
 
-    def _connect(self) -> None:
-        # Runs on the writer thread: the connection is used by that thread only.
+    async def start(self) -> None:
+        """Open the writer's connection on its thread, start the checkpoint loop."""
+        self._loop = asyncio.get_running_loop()
+        opened: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(
+            target=self._run, args=(opened,), name="store-writer", daemon=True
+        )
+        self._thread.start()
+        await opened
+        self._closed = False
+        self._checkpoint_task = asyncio.create_task(
+            self._checkpoint_loop(), name="store-checkpoint"
+        )
+
+    async def stop(self) -> None:
+        """Finish queued writes, stop, and fold the WAL back into the database."""
+        self._closed = True
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            await asyncio.gather(self._checkpoint_task, return_exceptions=True)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    async def write(self, statements: tuple[Statement, ...]) -> None:
+        """Run statements in one transaction with whatever else is waiting; wait for it."""
+        if self._closed or self._loop is None:
+            raise sqlite3.ProgrammingError("store writer is closed")
+        done: asyncio.Future[None] = self._loop.create_future()
+        self._queue.put(_Write(statements, done))
+        await done
+
+    def _run(self, opened: asyncio.Future[None]) -> None:
+        """The writer thread: connect, then commit batches until told to stop."""
+        assert self._loop is not None
+        try:
+            db = self._connect()
+        except BaseException as exc:
+            self._loop.call_soon_threadsafe(_settle_one, opened, exc)
+            return
+        self._loop.call_soon_threadsafe(_settle_one, opened, None)
+        try:
+            stopping = False
+            while not stopping:
+                batch: list[_Write] = []
+                item = self._queue.get()
+                while True:
+                    if item is _STOP:
+                        stopping = True
+                    elif isinstance(item, _Write):
+                        batch.append(item)
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if batch:
+                    outcomes = self._commit_all(db, batch)
+                    self._loop.call_soon_threadsafe(_settle, batch, outcomes)
+        finally:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.close()
+
+    def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout=5000")
         db.execute(f"PRAGMA synchronous={self._synchronous}")
         db.execute("PRAGMA wal_autocheckpoint=0")
-        self._db = db
+        return db
 
-    async def _on_thread(self, fn: Callable[..., None], *args: Any) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
-
-    async def start(self) -> None:
-        """Open the writer's connection, start the writer and the checkpoint loop."""
-        await self._on_thread(self._connect)
-        self._tasks = [
-            asyncio.create_task(self._write_loop(), name="store-writer"),
-            asyncio.create_task(self._checkpoint_loop(), name="store-checkpoint"),
-        ]
-
-    async def stop(self) -> None:
-        """Finish queued writes, stop, and fold the WAL back into the database."""
-        await self._writes.join()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-        await self._on_thread(self._close)
-        self._thread.shutdown(wait=True)
-
-    def _close(self) -> None:
-        if self._db is not None:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._db.close()
-            self._db = None
-
-    async def write(self, statements: tuple[Statement, ...]) -> None:
-        """Run statements in one transaction with whatever else is waiting; wait for it."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writes.put_nowait(_Write(statements, done))
-        await done
-
-    async def _write_loop(self) -> None:
-        while True:
-            batch = [await self._writes.get()]
-            # One turn of the loop lets requests already received reach this queue, so
-            # they share this commit instead of waiting for the next one.
-            await asyncio.sleep(0)
-            while not self._writes.empty():
-                batch.append(self._writes.get_nowait())
-            try:
-                await self._on_thread(self._commit, batch)
-            except Exception:
-                # One bad write must not fail the others: retry each on its own.
-                for write in batch:
-                    try:
-                        await self._on_thread(self._commit, [write])
-                    except Exception as exc:
-                        if not write.done.done():
-                            write.done.set_exception(exc)
-            for write in batch:
-                if not write.done.done():
-                    write.done.set_result(None)
-                self._writes.task_done()
-
-    def _commit(self, batch: list[_Write]) -> None:
-        if self._db is None:
-            raise sqlite3.ProgrammingError("store writer is closed")
-        statements = [st for write in batch for st in write.statements]
-        self._db.execute("BEGIN")
+    def _commit_all(
+        self, db: sqlite3.Connection, batch: list[_Write]
+    ) -> list[BaseException | None]:
         try:
-            i = 0
-            while i < len(statements):
-                # Runs of the same statement (many webhooks) go down in one executemany.
-                j = i
-                while j < len(statements) and statements[j][0] == statements[i][0]:
-                    j += 1
-                self._db.executemany(statements[i][0], [p for _, p in statements[i:j]])
-                i = j
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+            _commit(db, [st for write in batch for st in write.statements])
+            return [None] * len(batch)
+        except Exception:
+            # One bad write must not fail the others: retry each on its own.
+            outcomes: list[BaseException | None] = []
+            for write in batch:
+                try:
+                    _commit(db, list(write.statements))
+                    self.commits += 1
+                    outcomes.append(None)
+                except Exception as exc:
+                    outcomes.append(exc)
+            return outcomes
 
     async def _checkpoint_loop(self) -> None:
         while True:
@@ -142,3 +155,34 @@ class GroupCommitWriter:
             self._checkpointer = sqlite3.connect(self._path, check_same_thread=False)
             self._checkpointer.execute("PRAGMA busy_timeout=5000")
         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _commit(db: sqlite3.Connection, statements: list[Statement]) -> None:
+    """One transaction; runs of the same statement (many webhooks) in one executemany."""
+    db.execute("BEGIN")
+    try:
+        i = 0
+        while i < len(statements):
+            j = i
+            while j < len(statements) and statements[j][0] == statements[i][0]:
+                j += 1
+            db.executemany(statements[i][0], [p for _, p in statements[i:j]])
+            i = j
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _settle(batch: list[_Write], outcomes: list[BaseException | None]) -> None:
+    for write, outcome in zip(batch, outcomes, strict=True):
+        _settle_one(write.done, outcome)
+
+
+def _settle_one(done: asyncio.Future[None], outcome: BaseException | None) -> None:
+    if done.done():  # the waiter gave up (cancelled)
+        return
+    if outcome is None:
+        done.set_result(None)
+    else:
+        done.set_exception(outcome)

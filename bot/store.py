@@ -79,6 +79,7 @@ class Store:
         self._conn: aiosqlite.Connection | None = None
         self._next_id = 1
         self._writer: GroupCommitWriter | None = None
+        self._triaged: set[str] = set()  # groups with a triage row: the others need no read
         self.is_open = False
 
     async def open(self) -> None:
@@ -93,6 +94,8 @@ class Store:
         await db.commit()
         async with db.execute("SELECT COALESCE(MAX(id), 0) FROM notifications") as cur:
             row = await cur.fetchone()
+        async with db.execute("SELECT group_key FROM triages") as cur:
+            self._triaged = {str(r[0]) for r in await cur.fetchall()}
         self._conn = db
         self._next_id = int(row[0] if row else 0) + 1
         self._writer = GroupCommitWriter(self.path, self._synchronous)
@@ -190,6 +193,8 @@ class Store:
 
     async def get_report(self, group_key: str) -> TriageReport | None:
         """The group's latest triage report, if any."""
+        if group_key not in self._triaged:  # most alert groups are new: no read for them
+            return None
         async with self._db.execute(
             "SELECT report FROM triages WHERE group_key = ?", (group_key,)
         ) as cur:
@@ -238,6 +243,7 @@ class Store:
             )
             statements = (upsert, done)
         await self.write(*statements)
+        self._triaged.add(report.group_key)
 
     async def list_triages(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent triages, newest first, as the API shows them."""
