@@ -5,7 +5,7 @@ run, so the ratio is fair on a noisy machine. Prints throughput, latency percent
 the ratios; the bot runs with auth, validation, the durable (fsync) write, dedup and
 its triage worker on.
 
-    .venv/bin/python bench/webhook.py [--seconds 5] [--concurrency 32] [--rounds 2]
+    .venv/bin/python bench/webhook.py [--seconds 5] [--concurrency 32,128] [--rounds 2]
                                       [--sqlite-synchronous full|normal]
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -147,13 +148,22 @@ async def _measure(kind: str, args: argparse.Namespace, rate: float | None) -> d
             async with aiohttp.ClientSession(connector=connector) as session:
                 await _wait_ready(session, url)
                 bodies = _bodies(200_000)
-                if rate:  # a fresh server: no backlog left by a saturating run
-                    await _open_loop(session, url, bodies[-5000:], rate, 1.0)  # warm up
-                    lat = await _open_loop(session, url, bodies, rate, args.seconds)
-                    return {"rps": rate, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
-                await _closed_loop(session, url, bodies[-2000:], 1.0, args.concurrency)  # warm up
-                rps, lat = await _closed_loop(session, url, bodies, args.seconds, args.concurrency)
-                return {"rps": rps, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
+                # The load generator's own garbage collections (thousands of finished
+                # tasks) would pause it mid-request and count against the server.
+                gc.collect()
+                gc.disable()
+                try:
+                    if rate:  # a fresh server: no backlog left by a saturating run
+                        await _open_loop(session, url, bodies[-5000:], rate, 1.0)  # warm up
+                        lat = await _open_loop(session, url, bodies, rate, args.seconds)
+                        return {"rps": rate, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
+                    await _closed_loop(session, url, bodies[-2000:], 1.0, args.concurrency)
+                    rps, lat = await _closed_loop(
+                        session, url, bodies, args.seconds, args.concurrency
+                    )
+                    return {"rps": rps, "p50": _pct(lat, 50), "p99": _pct(lat, 99)}
+                finally:
+                    gc.enable()
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -162,7 +172,12 @@ async def _measure(kind: str, args: argparse.Namespace, rate: float | None) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--concurrency",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[32, 128],
+        help="senders, comma-separated: each server's throughput is its best over these",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
@@ -170,17 +185,27 @@ def main() -> None:
     if args.serve_bare:
         web.run_app(_bare_app(), host="127.0.0.1", port=args.serve_bare, print=None)
         return
-    # Alternate the two servers so a burst of load elsewhere hits both alike.
-    bares, bots = [], []
-    for _ in range(args.rounds):
-        bares.append(asyncio.run(_measure("bare", args, None)))
-        bots.append(asyncio.run(_measure("bot", args, None)))
-    bare = max(bares, key=lambda r: r["rps"])
-    bot_max = max(bots, key=lambda r: r["rps"])
+    best: dict[str, dict[str, float]] = {}
+    for senders in args.concurrency:
+        run = argparse.Namespace(**{**vars(args), "concurrency": senders})
+        # Alternate the two servers so a burst of load elsewhere hits both alike.
+        bares, bots = [], []
+        for _ in range(args.rounds):
+            bares.append(asyncio.run(_measure("bare", run, None)))
+            bots.append(asyncio.run(_measure("bot", run, None)))
+        for name, results in (("bare handler", bares), ("triage-bot", bots)):
+            r = max(results, key=lambda r: r["rps"])
+            print(f"{name:13} {senders:4} senders: {r['rps']:8.0f} req/s"
+                  f"  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")  # fmt: skip
+            if r["rps"] > best.get(name, {"rps": 0.0})["rps"]:
+                best[name] = r
+    # A server's throughput is what it sustains once saturated: its best over the
+    # sender counts (the bare handler is CPU-bound at any; the bot, which waits for
+    # its commits, needs more senders to fill its loop).
+    bare, bot_max = best["bare handler"], best["triage-bot"]
     half = bot_max["rps"] / 2
-    bot = asyncio.run(_measure("bot", args, half))
-    for name, r in (("bare handler", bare), ("triage-bot", bot_max)):
-        print(f"{name:13}: {r['rps']:8.0f} req/s  p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms")
+    open_loop = argparse.Namespace(**{**vars(args), "concurrency": max(args.concurrency)})
+    bot = asyncio.run(_measure("bot", open_loop, half))
     print(
         f"at half load ({half:.0f} req/s, open loop): p50 {bot['p50']:.2f} ms"
         f"  p99 {bot['p99']:.2f} ms (goal p99 < 10 ms)"

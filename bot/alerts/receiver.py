@@ -155,7 +155,7 @@ class AlertmanagerReceiver:
             log.exception("could not store notification")
             return _error(503, "could not store the notification", headers=_RETRY)
         self._dedup.stored(key)
-        self._queue.put_reserved(QueuedNotification(ident, notification.group_key, notification))
+        self._queue.put_reserved(QueuedNotification(ident, notification.group_key, body))
         self._metrics.queue_depth.set(self._queue.depth)
         self._count("accepted")
         if log.isEnabledFor(logging.INFO):

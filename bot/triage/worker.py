@@ -108,7 +108,7 @@ class TriageWorker:
             first = False
             item = waiting.popleft()
             try:
-                notification = item.notification or await self._load(item.id)
+                notification = await self._notification(item)
                 if notification is not None:
                     await self._process(item.id, item.group_key, notification)
             except Exception:
@@ -119,14 +119,14 @@ class TriageWorker:
                 self._queue.done()
                 self._metrics.queue_depth.set(self._queue.depth)
 
-    async def _load(self, ident: int) -> Notification | None:
-        body = await self._store.body(ident)
+    async def _notification(self, item: QueuedNotification) -> Notification | None:
+        body = item.body if item.body is not None else await self._store.body(item.id)
         if body is None:
             return None
         try:
             return Notification.model_validate_json(body)
         except ValidationError as exc:  # stored by an older version with other rules
-            await self._store.finish_notification(ident, "failed", str(exc)[:500])
+            await self._store.finish_notification(item.id, "failed", str(exc)[:500])
             return None
 
     async def _process(self, ident: int, group_key: str, notification: Notification) -> None:
