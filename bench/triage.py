@@ -66,7 +66,7 @@ async def _measure(kubeconfig: Path, rounds: int) -> dict[str, Any]:
     start = FIXTURE_ALERT_START
     notification = Notification.model_validate(alert_payload(start))
     labels = {**notification.common_labels, **notification.group_labels}
-    context = TriageContext(notification, resolve_target(labels), start, start)
+    target = resolve_target(labels)
     alone: dict[str, list[float]] = {}
     whole: list[float] = []
     async with cluster_collectors(settings) as collectors:
@@ -74,6 +74,8 @@ async def _measure(kubeconfig: Path, rounds: int) -> dict[str, Any]:
         await pipeline.run(notification)  # warm up connections and imports
         for _ in range(rounds):
             for collector in collectors:
+                # A fresh context each: reads shared within a triage are not reused.
+                context = TriageContext(notification, target, start, start)
                 began = time.perf_counter()
                 await collector.collect(context)
                 alone.setdefault(collector.name, []).append(time.perf_counter() - began)

@@ -88,7 +88,7 @@ class LogsCollector:
         query = pod_query(context.target)
         if query is None:
             return None
-        pods = await find_pods(self._reader, query)
+        pods = await context.shared.once(("pods", query), lambda: find_pods(self._reader, query))
         chosen = pick_pods(pods)
         results = await asyncio.gather(
             *(self._excerpt(query.namespace, pod, state) for pod, state in chosen),

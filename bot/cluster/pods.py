@@ -138,5 +138,5 @@ class PodsCollector:
         query = pod_query(context.target)
         if query is None:
             return None
-        pods = await find_pods(self._reader, query)
+        pods = await context.shared.once(("pods", query), lambda: find_pods(self._reader, query))
         return PodsEvidence(pods=tuple(parse_pod(pod) for pod in pods), selector=query.describe())

@@ -1,8 +1,9 @@
 """Slack user group members, cached: what authorization rules naming a group need.
 
 Called by `actions.authz` through `slack.dispatch` when a rule names a user group (S…).
-Uses `usergroups.users.list` (scope `usergroups:read`); a failed lookup counts as "no
-members", so an outage refuses rather than allows.
+Uses `usergroups.users.list` (scope `usergroups:read`); a failed lookup (an API error,
+or Slack unreachable after the client's retries) counts as "no members", so an outage
+refuses rather than allows. Failures are not cached: the next click asks again.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,7 +33,7 @@ class UserGroupMembers:
             return hit[1]
         try:
             resp = await self._client.usergroups_users_list(usergroup=group)
-        except SlackApiError as exc:
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("user group lookup failed", extra={"group": group, "error": str(exc)})
             return frozenset()
         members = frozenset(str(u) for u in resp.get("users") or [])

@@ -8,9 +8,11 @@ whose message becomes the note on the triage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from bot.alerts.models import Notification
 from bot.triage.evidence import Evidence, Target
@@ -32,6 +34,38 @@ def workload_namespace(target: Target) -> str | None:
     return target.namespace
 
 
+T = TypeVar("T")
+
+
+class SharedReads:
+    """Reads several collectors of one triage need, made once and awaited by each.
+
+    The pods and the logs collectors both list the target's pods: the second one awaits
+    the first one's request instead of sending its own. Each waiter is shielded, so a
+    collector that times out does not cancel the read for the others; `cancel` ends
+    what is still running when the triage is over.
+    """
+
+    def __init__(self) -> None:
+        self._reads: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """The result of `read()`, called the first time `key` is asked for."""
+        pending = self._reads.get(key)
+        if pending is None:
+            pending = self._reads[key] = asyncio.ensure_future(read())
+        result: T = await asyncio.shield(pending)
+        return result
+
+    def cancel(self) -> None:
+        """Cancel reads still running (their collectors gave up)."""
+        for pending in self._reads.values():
+            if not pending.done():
+                pending.cancel()
+            elif not pending.cancelled():
+                pending.exception()  # retrieved: a failure was reported by its collector
+
+
 @dataclass(frozen=True)
 class TriageContext:
     """What a collector knows about the alert group it works for."""
@@ -40,6 +74,7 @@ class TriageContext:
     target: Target
     alert_start: datetime
     now: datetime
+    shared: SharedReads = field(default_factory=SharedReads, compare=False)
 
 
 class Collector(Protocol):

@@ -85,9 +85,12 @@ class Pipeline:
             alert_start=notification.earliest_start(),
             now=started,
         )
-        results = await asyncio.gather(
-            *(_run_one(c, context, self._budget) for c in self._collectors)
-        )
+        try:
+            results = await asyncio.gather(
+                *(_run_one(c, context, self._budget) for c in self._collectors)
+            )
+        finally:
+            context.shared.cancel()
         evidence = [r.evidence for r in results if r.evidence is not None]
         verdict = self._decide(target, evidence, notification)
         return TriageReport(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from bot.actions.base import ActionError
 from bot.actions.silence import SilenceAction, parse_duration
@@ -16,6 +17,7 @@ from tests.fakes.servers import (
     alertmanager_config,
     free_port,
     running_alertmanager,
+    serving,
 )
 
 
@@ -62,6 +64,19 @@ async def test_silence_refuses_durations_not_offered_and_reports_errors(alertman
             await SilenceAction(session, dead, ("1h",)).run(request("silence", "1h"))
         with pytest.raises(ActionError, match="no Alertmanager URL"):
             await SilenceAction(session, None, ("1h",)).run(request("silence", "1h"))
+
+
+async def test_a_200_that_is_not_alertmanager_is_an_error() -> None:
+    """An ingress or auth proxy in front of Alertmanager answering its own login page."""
+
+    async def login_page(_: web.Request) -> web.Response:
+        return web.Response(text="<html>Sign in</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_post("/api/v2/silences", login_page)
+    async with serving(app) as url, aiohttp.ClientSession() as session:
+        with pytest.raises(ActionError, match="200 but not JSON: <html>Sign in"):
+            await SilenceAction(session, url, ("1h",)).run(request("silence", "1h"))
 
 
 @pytest.mark.parametrize(

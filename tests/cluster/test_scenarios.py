@@ -54,6 +54,7 @@ async def test_oom_crash_loop_is_infrastructure_with_memory_advice(
     assert all(x.previous and x.container == "kserve-container" for x in logs.excerpts)
     assert any("Killed" in line for x in logs.excerpts for line in x.lines)
     assert kube.calls("GET", "/log$")[0].query["previous"] == "True"
+    assert len(kube.calls("GET", "/pods$")) == 1  # listed once, for both collectors
     events = report.find(EventsEvidence)
     assert isinstance(events, EventsEvidence)
     assert {e.reason for e in events.events} == {"BackOff"}  # the other model's event is gone
@@ -248,6 +249,23 @@ async def test_no_workload_in_labels_reads_nothing(kube: FakeKube, triage: Triag
 async def test_no_cluster_configured_yields_no_collectors() -> None:
     async with cluster_collectors(Settings(in_cluster=False)) as collectors:
         assert collectors == []
+
+
+async def test_a_pod_list_that_times_out_for_one_collector_still_serves_the_other(
+    kube: FakeKube, triage: Triage
+) -> None:
+    """The pods and logs collectors share one LIST; a slow one fails both, then a fast
+    triage lists afresh (nothing is kept between triages)."""
+    SCENARIOS["bad-rollout"](kube, FIXTURE_ALERT_START)
+    kube.fault("/pods$", delay=5)
+    slow = await triage(timeout=0.5)
+    assert sorted(slow.notes()) == [
+        "Kubernetes logs: timeout after 0.5 s",
+        "Kubernetes pods: timeout after 0.5 s",
+    ]
+    kube.faults.clear()
+    fast = await triage()
+    assert fast.notes() == [] and fast.verdict.category == "rollout"
 
 
 async def test_collectors_run_concurrently(kube: FakeKube, triage: Triage) -> None:
