@@ -57,7 +57,8 @@ CREATE INDEX IF NOT EXISTS triages_updated ON triages(updated_at);
 """
 
 
-def _now() -> str:
+def now_text() -> str:
+    """The current time as the store writes it (ISO 8601, UTC); other tables use it too."""
     return datetime.now(UTC).isoformat()
 
 
@@ -146,7 +147,7 @@ class Store:
             (
                 "INSERT INTO notifications (id, group_key, status, dedup_key, received_at, body)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (ident, group_key, status, dedup_key, _now(), body),
+                (ident, group_key, status, dedup_key, now_text(), body),
             )
         )
         return ident
@@ -185,7 +186,7 @@ class Store:
         await self.write(
             (
                 "UPDATE notifications SET state = ?, processed_at = ?, error = ? WHERE id = ?",
-                (state, _now(), error, notification_id),
+                (state, now_text(), error, notification_id),
             )
         )
 
@@ -239,7 +240,7 @@ class Store:
         if finished is not None:
             done: Statement = (
                 "UPDATE notifications SET state = 'done', processed_at = ? WHERE id = ?",
-                (_now(), finished),
+                (now_text(), finished),
             )
             statements = (upsert, done)
         await self.write(*statements)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.store import Store
+from bot.store import Store, now_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -73,7 +72,7 @@ class AuditLog:
             (
                 "INSERT INTO audit_log (ref, at, user_id, user_name, action, group_id, target,"
                 " arg, decision, reason, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ref, datetime.now(UTC).isoformat(), *astuple(entry)),
+                (ref, now_text(), *astuple(entry)),
             )
         )
         return ref
@@ -83,7 +82,7 @@ class AuditLog:
         await self._store.write(
             (
                 "UPDATE audit_log SET outcome = ?, detail = ?, finished_at = ? WHERE ref = ?",
-                (outcome, detail[:4000], datetime.now(UTC).isoformat(), ref),
+                (outcome, detail[:4000], now_text(), ref),
             )
         )
 

@@ -10,10 +10,10 @@ are marked `interrupted` at start.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-from bot.store import Store
+from bot.store import Store, now_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS action_runs (
@@ -103,7 +103,7 @@ class Ledger:
                 (
                     "done" if ok else "failed",
                     result[:2000],
-                    datetime.now(UTC).isoformat(),
+                    now_text(),
                     valid_until.isoformat() if valid_until else None,
                     key,
                 ),

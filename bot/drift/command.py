@@ -16,6 +16,7 @@ from typing import Any, TextIO
 import numpy.typing as npt
 
 from bot.drift.engine import DriftOptions, DriftReport, FeatureResult, Reference
+from bot.drift.history import json_safe
 from bot.drift.tabular import (
     Table,
     TableError,
@@ -87,17 +88,21 @@ def _columns(
 
 
 def report_to_json(report: DriftReport) -> dict[str, Any]:
-    """The JSON document of `--json`: drift, and one entry per feature."""
-    return {
-        "drift": report.drift,
-        "dataset_drift": report.dataset_drift,
-        "drift_share": report.drift_share,
-        "alpha": report.alpha,
-        "correction": report.correction,
-        "reference_rows": report.reference_rows,
-        "production_rows": report.window_rows,
-        "features": [_feature_json(f) for f in report.features],
-    }
+    """The JSON document of `--json`: drift, and one entry per feature (inf and NaN
+    as null)."""
+    document: dict[str, Any] = json_safe(
+        {
+            "drift": report.drift,
+            "dataset_drift": report.dataset_drift,
+            "drift_share": report.drift_share,
+            "alpha": report.alpha,
+            "correction": report.correction,
+            "reference_rows": report.reference_rows,
+            "production_rows": report.window_rows,
+            "features": [_feature_json(f) for f in report.features],
+        }
+    )
+    return document
 
 
 def _feature_json(f: FeatureResult) -> dict[str, Any]:
@@ -108,16 +113,12 @@ def _feature_json(f: FeatureResult) -> dict[str, Any]:
         "p_value": f.p_value,
         "drift": f.drift,
         "significant": f.significant,
-        "effect": _finite(f.effect),
+        "effect": f.effect,
         "effect_measure": f.effect_measure,
-        "psi": _finite(f.psi),
+        "psi": f.psi,
         "method": f.method,
         "rows": f.window_rows,
     }
-
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
 
 
 def render_table(report: DriftReport) -> str:

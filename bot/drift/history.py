@@ -1,7 +1,8 @@
 """Evaluations to JSON and back, for the history table and the HTTP API.
 
-Called by `drift.service` and `drift.history_table`. pydantic reads and writes the
-frozen dataclasses, so the stored form and the served form are the same document.
+Called by `drift.service`, `drift.history_table` and `drift.command` (`json_safe`).
+pydantic reads and writes the frozen dataclasses, so the stored form and the served form
+are the same document.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from bot.drift.monitor import Evaluation
 _ADAPTER = TypeAdapter(Evaluation)
 
 
-def _clean(value: Any) -> Any:
-    """JSON has no inf or NaN: they become null."""
+def json_safe(value: Any) -> Any:
+    """`value` with every inf and NaN float, at any depth, made null: JSON has neither."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -35,7 +36,7 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
         if report is not None:
             data[key]["drift"] = report.drift
     data["at"] = evaluation.at.isoformat()
-    return dict(_clean(data))
+    return dict(json_safe(data))
 
 
 def evaluation_from_json(data: dict[str, Any]) -> Evaluation:

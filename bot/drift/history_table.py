@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sqlite3
 from typing import Any
 
 from pydantic import ValidationError
 
-from bot.drift.history import evaluation_from_json, evaluation_to_json
+from bot.drift.history import evaluation_from_json, evaluation_to_json, json_safe
 from bot.drift.monitor import Evaluation
 from bot.group_commit import Statement
 from bot.store import Store
@@ -58,10 +57,6 @@ _RECENT = (
 )
 
 
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
@@ -86,12 +81,12 @@ class HistoryTable:
                 namespace,
                 model,
                 evaluation.at.isoformat(),
-                _finite(inputs.drift_share) if inputs is not None else None,
+                json_safe(inputs.drift_share) if inputs is not None else None,
                 _flag(inputs.dataset_drift if inputs is not None else None),
                 _flag(predictions.drift if predictions is not None else None),
                 inputs.window_rows if inputs is not None else None,
-                _finite(quality.accuracy),
-                _finite(quality.mae),
+                json_safe(quality.accuracy),
+                json_safe(quality.mae),
                 json.dumps(evaluation_to_json(evaluation)),
             ),
         )

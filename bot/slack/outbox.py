@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.group_commit import Statement
 from bot.slack.render import MessageState
-from bot.store import Store
+from bot.store import Store, now_text
 from bot.triage.report import TriageReport
 
 SCHEMA = """
@@ -44,10 +43,6 @@ CREATE TABLE IF NOT EXISTS slack_messages (
 """
 
 OpKind = Literal["message", "reply", "chart"]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,7 @@ class SlackTables:
             "INSERT INTO slack_messages (group_id, group_key, channel, report, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT(group_id) DO UPDATE SET"
             " report = excluded.report, updated_at = excluded.updated_at",
-            (group_id, report.group_key, channel, json.dumps(report.to_dict()), _now()),
+            (group_id, report.group_key, channel, json.dumps(report.to_dict()), now_text()),
         )
         await self._store.write(upsert, *_op_statements(group_id, ops))
 
@@ -153,7 +148,7 @@ class SlackTables:
         await self._store.write(
             (
                 "UPDATE slack_messages SET state = ?, updated_at = ? WHERE group_id = ?",
-                (state.to_json(), _now(), group_id),
+                (state.to_json(), now_text(), group_id),
             )
         )
 
@@ -161,7 +156,7 @@ class SlackTables:
 def _op_statements(group_id: str, ops: list[Op]) -> list[Statement]:
     statements: list[Statement] = []
     for op in ops:
-        values = (group_id, op.kind, op.channel, json.dumps(op.body), op.data, _now())
+        values = (group_id, op.kind, op.channel, json.dumps(op.body), op.data, now_text())
         if op.kind != "message":
             statements.append((_INSERT, values))
             continue

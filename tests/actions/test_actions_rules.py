@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,33 +56,41 @@ async def test_authorization(
     assert decision.allowed is ok, decision.reason
 
 
-async def test_ledger_runs_once_and_one_action_per_model(tmp_path: Path) -> None:
-    store = Store(tmp_path / "ledger.sqlite3")
-    await store.open()
-    try:
-        ledger = Ledger(store)
-        await ledger.ensure()
-        now = datetime(2026, 11, 24, tzinfo=UTC)
-        assert (await ledger.claim("k1", "models/wine", "rollback", "U1", now)).kind == "claimed"
-        again = await ledger.claim("k1", "models/wine", "rollback", "U2", now)
-        assert (again.kind, again.user_id, again.status) == ("duplicate", "U1", "running")
-        busy = await ledger.claim("k2", "models/wine", "retrain", "U2", now)
-        assert (busy.kind, busy.action) == ("busy", "rollback")
-        assert (await ledger.claim("k3", "models/other", "retrain", "U2", now)).kind == "claimed"
-        await ledger.finish("k1", True, "rolled back")
-        done = await ledger.claim("k1", "models/wine", "rollback", "U2", now)
-        assert (done.kind, done.result) == ("duplicate", "rolled back")
-        assert (await ledger.claim("k2", "models/wine", "retrain", "U2", now)).kind == "claimed"
-        await ledger.finish("k2", False, "boom")  # a failed run may be tried again
-        assert (await ledger.claim("k2", "models/wine", "retrain", "U2", now)).kind == "claimed"
-        await ledger.finish("k2", True, "silenced", valid_until=now + timedelta(hours=1))
-        later = now + timedelta(hours=2)  # a done run with an end counts only until then
-        assert (await ledger.claim("k2", "models/wine", "retrain", "U2", later)).kind == "claimed"
-        # A crash leaves k2 running; the next start marks it interrupted and frees the model.
-        await Ledger(store).ensure()
-        assert (await ledger.claim("k4", "models/wine", "ack", "U2", later)).kind == "claimed"
-    finally:
-        await store.close()
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = Store(tmp_path / "ledger.sqlite3")
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def ledger(store: Store) -> Ledger:
+    ready = Ledger(store)
+    await ready.ensure()
+    return ready
+
+
+async def test_ledger_runs_once_and_one_action_per_model(store: Store, ledger: Ledger) -> None:
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    assert (await ledger.claim("k1", "models/wine", "rollback", "U1", now)).kind == "claimed"
+    again = await ledger.claim("k1", "models/wine", "rollback", "U2", now)
+    assert (again.kind, again.user_id, again.status) == ("duplicate", "U1", "running")
+    busy = await ledger.claim("k2", "models/wine", "retrain", "U2", now)
+    assert (busy.kind, busy.action) == ("busy", "rollback")
+    assert (await ledger.claim("k3", "models/other", "retrain", "U2", now)).kind == "claimed"
+    await ledger.finish("k1", True, "rolled back")
+    done = await ledger.claim("k1", "models/wine", "rollback", "U2", now)
+    assert (done.kind, done.result) == ("duplicate", "rolled back")
+    assert (await ledger.claim("k2", "models/wine", "retrain", "U2", now)).kind == "claimed"
+    await ledger.finish("k2", False, "boom")  # a failed run may be tried again
+    assert (await ledger.claim("k2", "models/wine", "retrain", "U2", now)).kind == "claimed"
+    await ledger.finish("k2", True, "silenced", valid_until=now + timedelta(hours=1))
+    later = now + timedelta(hours=2)  # a done run with an end counts only until then
+    assert (await ledger.claim("k2", "models/wine", "retrain", "U2", later)).kind == "claimed"
+    # A crash leaves k2 running; the next start marks it interrupted and frees the model.
+    await Ledger(store).ensure()
+    assert (await ledger.claim("k4", "models/wine", "ack", "U2", later)).kind == "claimed"
 
 
 def test_job_name_is_deterministic_and_a_dns_label() -> None:
@@ -137,17 +146,10 @@ def test_live_plan_reads_null_fields_as_missing() -> None:
     assert plan is not None and plan.to_revision == "r1"
 
 
-async def test_acknowledging_never_waits_for_a_rollback(tmp_path: Path) -> None:
-    store = Store(tmp_path / "ledger.sqlite3")
-    await store.open()
-    try:
-        ledger = Ledger(store)
-        await ledger.ensure()
-        now = datetime(2026, 11, 24, tzinfo=UTC)
-        assert (await ledger.claim("k1", "models/wine", "rollback", "U1", now)).kind == "claimed"
-        ack = await ledger.claim("k2", "models/wine", "ack", "U2", now, exclusive=False)
-        assert ack.kind == "claimed"
-        retrain = await ledger.claim("k3", "models/wine", "retrain", "U2", now)
-        assert (retrain.kind, retrain.action) == ("busy", "rollback")
-    finally:
-        await store.close()
+async def test_acknowledging_never_waits_for_a_rollback(ledger: Ledger) -> None:
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    assert (await ledger.claim("k1", "models/wine", "rollback", "U1", now)).kind == "claimed"
+    ack = await ledger.claim("k2", "models/wine", "ack", "U2", now, exclusive=False)
+    assert ack.kind == "claimed"
+    retrain = await ledger.claim("k3", "models/wine", "retrain", "U2", now)
+    assert (retrain.kind, retrain.action) == ("busy", "rollback")

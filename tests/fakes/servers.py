@@ -18,7 +18,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,12 +254,21 @@ async def _wait_ready(server: ServerProcess, timeout: float) -> None:
 
 @contextlib.asynccontextmanager
 async def _running(
-    name: str, argv: Sequence[str], workdir: Path, port: int, timeout: float
+    name: str,
+    config: dict[str, Any],
+    argv: Callable[[Path, int], list[str]],
+    workdir: Path,
+    timeout: float,
 ) -> AsyncIterator[ServerProcess]:
+    """Write `config` as `<name>.yml`, start `argv(config_path, port)`, wait until ready."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / f"{name}.yml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    port = free_port()
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            list(argv),
+            argv(config_path, port),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -315,19 +324,18 @@ async def running_prometheus(
     workdir: Path, config: dict[str, Any], *, timeout: float = 30.0
 ) -> AsyncIterator[ServerProcess]:
     """The real `prometheus` with this config on a free loopback port until the block ends."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "prometheus.yml"
-    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = free_port()
-    argv = [
-        PROMETHEUS_BIN,
-        f"--config.file={config_path}",
-        f"--storage.tsdb.path={workdir / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=1h",
-        "--log.level=warn",
-    ]
-    async with _running("prometheus", argv, workdir, port, timeout) as server:
+
+    def argv(config_path: Path, port: int) -> list[str]:
+        return [
+            PROMETHEUS_BIN,
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=1h",
+            "--log.level=warn",
+        ]
+
+    async with _running("prometheus", config, argv, workdir, timeout) as server:
         yield server
 
 
@@ -360,19 +368,18 @@ async def running_alertmanager(
     workdir: Path, config: dict[str, Any], *, timeout: float = 30.0
 ) -> AsyncIterator[ServerProcess]:
     """The real `prometheus-alertmanager`, clustering off, until the block ends."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "alertmanager.yml"
-    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = free_port()
-    argv = [
-        ALERTMANAGER_BIN,
-        f"--config.file={config_path}",
-        f"--storage.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-        "--log.level=warn",
-    ]
-    async with _running("alertmanager", argv, workdir, port, timeout) as server:
+
+    def argv(config_path: Path, port: int) -> list[str]:
+        return [
+            ALERTMANAGER_BIN,
+            f"--config.file={config_path}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ]
+
+    async with _running("alertmanager", config, argv, workdir, timeout) as server:
         yield server
 
 

@@ -169,13 +169,17 @@ async def test_collector_returns_the_alerts_series_and_resource_use(live: Live) 
     assert evidence.notes == ()
 
 
-async def test_collector_notes_an_expression_without_data(live: Live) -> None:
-    notification = _notification("rate(no_such_metric[1m]) > 1", live.bad_since)
+async def _collect_for_the_pod(live: Live, expression: str) -> MetricsEvidence | None:
+    notification = _notification(expression, live.bad_since)
     target = Target(namespace="models", pod=POD)
     async with aiohttp.ClientSession() as session:
         client = PrometheusClient(session, live.prometheus.url, timeout=5)
         collector = PrometheusCollector(client, window_minutes=0.2, timeout=5, rate_window="2s")
-        evidence = await collector.collect(_context(notification, target))
+        return await collector.collect(_context(notification, target))
+
+
+async def test_collector_notes_an_expression_without_data(live: Live) -> None:
+    evidence = await _collect_for_the_pod(live, "rate(no_such_metric[1m]) > 1")
     assert isinstance(evidence, MetricsEvidence)
     assert evidence.series == ()
     assert evidence.notes == ("the alert's expression returned no data in the window",)
@@ -192,12 +196,7 @@ async def test_collector_fails_with_a_note_when_every_query_fails(live: Live) ->
 
 
 async def test_collector_keeps_the_resources_when_the_expression_fails(live: Live) -> None:
-    notification = _notification("rate(request_count[1m]) >", live.bad_since)
-    target = Target(namespace="models", pod=POD)
-    async with aiohttp.ClientSession() as session:
-        client = PrometheusClient(session, live.prometheus.url, timeout=5)
-        collector = PrometheusCollector(client, window_minutes=0.2, timeout=5, rate_window="2s")
-        evidence = await collector.collect(_context(notification, target))
+    evidence = await _collect_for_the_pod(live, "rate(request_count[1m]) >")
     assert isinstance(evidence, MetricsEvidence)
     assert evidence.series == ()
     [note] = evidence.notes
