@@ -1,10 +1,14 @@
-"""Suite-wide fixtures: every test starts from an environment without the bot's settings."""
+"""Suite-wide fixtures: an environment without the bot's settings, and an open store."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+
+from bot.store import Store
 
 _SETTING_PREFIXES = ("TRIAGE_BOT_", "SLACK_")
 _SETTING_NAMES = ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")
@@ -17,3 +21,12 @@ def _clean_settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_SETTING_PREFIXES) or name in _SETTING_NAMES:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A store in the test's directory, open for the test, closed after it."""
+    opened = Store(tmp_path / "store.sqlite3")
+    await opened.open()
+    yield opened
+    await opened.close()

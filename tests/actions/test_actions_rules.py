@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -54,14 +52,6 @@ async def test_authorization(
 ) -> None:  # fmt: skip
     decision = await Authorizer(allowed, rules, members).check(user, action, namespace)
     assert decision.allowed is ok, decision.reason
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = Store(tmp_path / "ledger.sqlite3")
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture

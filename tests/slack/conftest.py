@@ -27,14 +27,6 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = Store(tmp_path / "slack.sqlite3")
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
 def db(store: Store) -> aiosqlite.Connection:
     return store.connection
 
