@@ -36,7 +36,10 @@ CREATE TABLE IF NOT EXISTS notifications (
     processed_at TEXT,
     error TEXT
 );
-CREATE INDEX IF NOT EXISTS notifications_pending ON notifications(state, group_key, id);
+-- Only pending rows are indexed, by id: a webhook adds an entry at the end, its triage
+-- removes it. The former (state, group_key, id) index put each row at a random place twice.
+DROP INDEX IF EXISTS notifications_pending;
+CREATE INDEX IF NOT EXISTS notifications_pending_ids ON notifications(id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS notifications_received ON notifications(received_at);
 CREATE TABLE IF NOT EXISTS triages (
     group_key TEXT PRIMARY KEY,

@@ -77,3 +77,45 @@ async def test_a_cancelled_waiter_does_not_break_the_batch(database: Path) -> No
     await writer.stop()
     # cancelling the wait does not undo the write: it was already handed over
     assert _rows(database) == [(1, "gone"), (2, "kept")]
+
+
+def _wal_bytes(database: Path) -> int:
+    wal = database.with_name(database.name + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+async def test_steady_writes_keep_the_wal_short(database: Path) -> None:
+    # Checkpoints on a connection of their own never caught up with steady writes, and
+    # the WAL grew by everything written; between batches each one copies every frame.
+    writer = GroupCommitWriter(database, "FULL", checkpoint_seconds=0.01)
+    await writer.start()
+    text = "x" * 8000
+    written = 0
+    longest = 0
+    for i in range(600):
+        await writer.write(((INSERT, (i, text)),))
+        written += len(text)
+        longest = max(longest, _wal_bytes(database))
+    await writer.stop()
+    assert len(_rows(database)) == 600
+    assert writer.checkpoints >= 3
+    # Never checkpointed, this WAL would hold about twice what was written (whole pages).
+    assert longest < written / 2, (longest, written)
+
+
+async def test_a_reader_holding_a_snapshot_does_not_stop_the_writes(database: Path) -> None:
+    writer = GroupCommitWriter(database, "FULL", checkpoint_seconds=0.0)
+    await writer.start()
+    await writer.write(((INSERT, (0, "before")),))
+    reader = sqlite3.connect(database, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)  # snapshot taken
+    for i in range(1, 30):
+        await writer.write(((INSERT, (i, "while read")),))
+    assert reader.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)  # still its snapshot
+    reader.execute("COMMIT")
+    reader.close()
+    await writer.write(((INSERT, (30, "after")),))
+    await writer.stop()
+    assert len(_rows(database)) == 31
+    assert writer.checkpoints >= 30
