@@ -106,6 +106,7 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             notifier,
             state.metrics,
             concurrency=settings.triage_workers,
+            yield_seconds=settings.triage_yield_seconds,
         )
         await worker.start()
         state.worker = worker

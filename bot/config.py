@@ -165,6 +165,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
     queue_size: int = Field(default=1000, gt=0)
     triage_workers: int = Field(default=4, gt=0, le=64)
+    triage_yield_seconds: float = Field(default=0.1, ge=0)
     dedup_window_seconds: float = Field(default=600.0, ge=0)
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
     sqlite_synchronous: Literal["normal", "full"] = "full"

@@ -97,7 +97,11 @@ class AlertmanagerReceiver:
         self._outcomes[outcome].inc()
 
     async def handle(self, request: web.Request) -> web.Response:
-        """Accept one webhook."""
+        """Accept one webhook (the worker holds back new triages meanwhile)."""
+        with self._queue.receiving():
+            return await self._handle(request)
+
+    async def _handle(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             self._count("unauthorized")
             return _error(

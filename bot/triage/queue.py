@@ -1,13 +1,23 @@
 """The hand-off from the receiver to the worker: notification ids, with a capacity.
 
 The receiver reserves a place before it writes (so a full queue answers 503 before any
-work), then puts the id once the write is durable, with the parsed notification so the
-worker need not read and parse it again (after a restart it reads the store).
+work), then puts the id once the write is durable, with the raw body so the worker need
+not read it back (after a restart it reads the store).
+
+It also gives the receiver priority. Both share one event loop (and the machine's
+cores), and a triage step that runs while webhooks wait for their commit delays their
+200: at half the receiver's top rate the worker running alongside took its p99 from
+5 ms to 8-50 ms. So the receiver marks each webhook it is `receiving`, and the worker
+waits for a `quiet` moment before each triage, but never longer than it is told: under
+a burst the triages lag (a backlog drained once the burst ends), under any load they
+still start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -35,6 +45,9 @@ class TriageQueue:
         self._ids: asyncio.Queue[QueuedNotification] = asyncio.Queue()
         self._reserved = 0
         self._taken = 0
+        self._receiving = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
 
     @property
     def depth(self) -> int:
@@ -69,3 +82,23 @@ class TriageQueue:
     def done(self) -> None:
         """The worker finished a notification from `get`."""
         self._taken -= 1
+
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Mark a webhook in the receiver's hands, from its headers to its answer."""
+        self._receiving += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._receiving -= 1
+            if not self._receiving:
+                self._quiet.set()
+
+    async def quiet(self, at_most: float) -> None:
+        """Return once no webhook is being received, or after `at_most` seconds."""
+        if not self._receiving:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(at_most):
+                await self._quiet.wait()

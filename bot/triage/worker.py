@@ -2,9 +2,10 @@
 
 Started and stopped by `app`. Notifications of one alert group are handled in arrival
 order (the task that takes a group's first notification drains the group's queue),
-different groups in parallel. A row is marked done only after the notifier ran, so a
-crash means at-least-once delivery, never a lost triage. On start, rows left pending are
-queued again.
+different groups in parallel. Each triage first lets the receiver finish the webhooks it
+is taking in (`TriageQueue.quiet`, at most `yield_seconds`): acknowledging comes first.
+A row is marked done only after the notifier ran, so a crash means at-least-once
+delivery, never a lost triage. On start, rows left pending are queued again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class TriageWorker:
         metrics: BotMetrics,
         *,
         concurrency: int = 4,
+        yield_seconds: float = 0.1,
     ) -> None:
         self._store = store
         self._queue = queue
@@ -51,6 +53,7 @@ class TriageWorker:
         self._notifier = notifier
         self._metrics = metrics
         self._concurrency = concurrency
+        self._yield_seconds = yield_seconds
         self._groups: dict[str, deque[QueuedNotification]] = {}
         self._reports: OrderedDict[str, TriageReport] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -106,6 +109,7 @@ class TriageWorker:
             if self._stopping and not first:  # finish what was taken, leave the rest pending
                 return
             first = False
+            await self._queue.quiet(self._yield_seconds)
             item = waiting.popleft()
             try:
                 notification = await self._notification(item)
