@@ -23,6 +23,14 @@ SIDECARS = frozenset(
     {"queue-proxy", "istio-proxy", "istio-init", "linkerd-proxy", "storage-initializer", "agent"}
 )
 MAX_PODS = 3
+# Waiting reasons of a container that has never run: it has no log to read.
+_NEVER_STARTED = (
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+)
 
 
 def model_container(pod: JSON) -> str | None:
@@ -55,15 +63,38 @@ class LogsCollector:
         self.timeout = timeout
         self._tail = tail_lines
 
-    async def _excerpt(self, namespace: str, pod: JSON, state: PodState) -> LogExcerpt | None:
+    def _containers(self, pod: JSON, state: PodState) -> list[tuple[str, bool]]:
+        """(container, previous) pairs worth reading: a failing init container, the model."""
+        out: list[tuple[str, bool]] = []
+        for c in state.containers:
+            failed = c.restart_count > 0 or (c.last_exit_code or 0) != 0
+            if c.init and (failed or (c.waiting_reason and c.waiting_reason != "PodInitializing")):
+                # A crash-looping init container's useful words are in its last instance.
+                out.append((c.name, c.restart_count > 0))
         container = model_container(pod)
-        if container is None:
-            return None
         status = next((c for c in state.containers if c.name == container), None)
-        previous = bool(status and status.restart_count > 0)
+        if container is None:
+            return out
+        never_ran = (
+            status is not None
+            and status.restart_count == 0
+            and status.waiting_reason
+            in (
+                "PodInitializing",
+                "ContainerCreating",
+                *_NEVER_STARTED,
+            )
+        )
+        if not never_ran:
+            out.append((container, bool(status and status.restart_count > 0)))
+        return out
+
+    async def _excerpt(
+        self, namespace: str, pod: str, container: str, previous: bool
+    ) -> LogExcerpt:
         try:
             text = await self._reader.log(
-                namespace, state.name, container, previous=previous, tail_lines=self._tail
+                namespace, pod, container, previous=previous, tail_lines=self._tail
             )
         except CollectorError:
             if not previous:
@@ -71,11 +102,11 @@ class LogsCollector:
             # The previous instance may be gone (node restarted); the current one still talks.
             previous = False
             text = await self._reader.log(
-                namespace, state.name, container, previous=False, tail_lines=self._tail
+                namespace, pod, container, previous=False, tail_lines=self._tail
             )
         found = extract(text)
         return LogExcerpt(
-            pod=state.name,
+            pod=pod,
             container=container,
             previous=previous,
             lines=found.lines,
@@ -91,7 +122,11 @@ class LogsCollector:
         pods = await context.shared.once(("pods", query), lambda: find_pods(self._reader, query))
         chosen = pick_pods(pods)
         results = await asyncio.gather(
-            *(self._excerpt(query.namespace, pod, state) for pod, state in chosen),
+            *(
+                self._excerpt(query.namespace, state.name, container, previous)
+                for pod, state in chosen
+                for container, previous in self._containers(pod, state)
+            ),
             return_exceptions=True,
         )
         excerpts = [r for r in results if isinstance(r, LogExcerpt)]

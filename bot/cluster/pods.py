@@ -66,9 +66,27 @@ def _name(pod: JSON) -> str:
     return p.text(p.obj(pod.get("metadata")).get("name"))
 
 
+KNATIVE_REVISION_LABEL = "serving.knative.dev/revision"
+
+
+def pod_revision(pod: JSON) -> str:
+    """The Knative Revision (label) or ReplicaSet (owner) a pod belongs to, else ""."""
+    meta = p.obj(pod.get("metadata"))
+    revision = p.text(p.obj(meta.get("labels")).get(KNATIVE_REVISION_LABEL))
+    if revision:
+        return revision
+    owners = p.items(meta.get("ownerReferences"))
+    return next((p.text(o.get("name")) for o in owners if o.get("kind") == "ReplicaSet"), "")
+
+
+def _images(spec: JSON) -> dict[str, str]:
+    containers = p.items(spec.get("initContainers")) + p.items(spec.get("containers"))
+    return {p.text(c.get("name")): p.text(c.get("image")) for c in containers}
+
+
 def _limits(spec: JSON) -> dict[str, tuple[float | None, float | None]]:
     out: dict[str, tuple[float | None, float | None]] = {}
-    for container in p.items(spec.get("containers")):
+    for container in p.items(spec.get("initContainers")) + p.items(spec.get("containers")):
         limits = p.obj(p.obj(container.get("resources")).get("limits"))
         memory = p.quantity(limits.get("memory"))
         cpu = p.quantity(limits.get("cpu"))
@@ -77,10 +95,15 @@ def _limits(spec: JSON) -> dict[str, tuple[float | None, float | None]]:
 
 
 def _container(
-    status: JSON, limits: dict[str, tuple[float | None, float | None]]
+    status: JSON,
+    limits: dict[str, tuple[float | None, float | None]],
+    images: dict[str, str],
+    *,
+    init: bool = False,
 ) -> ContainerState:
     name = p.text(status.get("name"))
     state = p.obj(status.get("state"))
+    running = p.obj(state.get("running"))
     waiting = p.obj(state.get("waiting"))
     # A container that is terminated right now (not yet restarted) tells the same story.
     ended = p.obj(p.obj(status.get("lastState")).get("terminated")) or p.obj(
@@ -100,6 +123,9 @@ def _container(
         last_terminated_at=p.timestamp(ended.get("finishedAt")),
         memory_limit_bytes=int(memory) if memory is not None else None,
         cpu_limit_cores=cpu,
+        init=init,
+        running_since=p.timestamp(running.get("startedAt")),
+        image=images.get(name, "") or p.text(status.get("image")),
     )
 
 
@@ -107,20 +133,23 @@ def parse_pod(pod: JSON) -> PodState:
     """A `PodState` from a pod's JSON; unknown fields read as empty."""
     spec = p.obj(pod.get("spec"))
     status = p.obj(pod.get("status"))
-    limits = _limits(spec)
-    statuses = p.items(status.get("initContainerStatuses")) + p.items(
-        status.get("containerStatuses")
-    )
+    limits, images = _limits(spec), _images(spec)
+    containers = [
+        _container(s, limits, images, init=True)
+        for s in p.items(status.get("initContainerStatuses"))
+    ] + [_container(s, limits, images) for s in p.items(status.get("containerStatuses"))]
     return PodState(
         name=_name(pod),
         phase=p.text(status.get("phase")) or "Unknown",
         ready=p.condition_true(status, "Ready") is True,
         node=p.text(spec.get("nodeName")),
         started_at=p.timestamp(status.get("startTime")),
-        containers=tuple(_container(s, limits) for s in statuses),
+        containers=tuple(containers),
         conditions=p.conditions(status),
         reason=p.text(status.get("reason")),
         message=p.text(status.get("message"))[:300],
+        revision=pod_revision(pod),
+        created_at=p.timestamp(p.obj(pod.get("metadata")).get("creationTimestamp")),
     )
 
 

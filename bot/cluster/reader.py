@@ -26,6 +26,7 @@ JSON = dict[str, Any]
 
 KSERVE = ("serving.kserve.io", "v1beta1")
 KNATIVE = ("serving.knative.dev", "v1")
+KNATIVE_AUTOSCALING = ("autoscaling.internal.knative.dev", "v1alpha1")
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 LIST_LIMIT = 500
 
@@ -85,6 +86,7 @@ class KubeReader:
         self._apps = client.AppsV1Api(api)
         self._events = client.EventsV1Api(api)
         self._custom = client.CustomObjectsApi(api)
+        self._autoscaling = client.AutoscalingV2Api(api)
 
     async def inference_service(self, namespace: str, name: str) -> JSON:
         """GET one InferenceService."""
@@ -110,6 +112,24 @@ class KubeReader:
             namespace, label_selector=f"{ISVC_LABEL}={isvc}", _preload_content=False
         )
         return await _list(call, f"listing replicasets in {namespace}")
+
+    async def autoscalers(self, namespace: str) -> list[JSON]:
+        """LIST the HorizontalPodAutoscalers of a namespace (autoscaling/v2)."""
+        call = self._autoscaling.list_namespaced_horizontal_pod_autoscaler(
+            namespace, limit=LIST_LIMIT, _preload_content=False
+        )
+        return await _list(call, f"listing horizontalpodautoscalers in {namespace}")
+
+    async def pod_autoscalers(self, namespace: str, isvc: str) -> list[JSON]:
+        """LIST the Knative PodAutoscalers of an InferenceService (serverless mode)."""
+        call = self._custom.list_namespaced_custom_object(
+            *KNATIVE_AUTOSCALING,
+            namespace,
+            "podautoscalers",
+            label_selector=f"{ISVC_LABEL}={isvc}",
+            _preload_content=False,
+        )
+        return await _list(call, f"listing knative podautoscalers in {namespace}")
 
     async def pods(
         self,
