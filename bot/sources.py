@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.promql.collector import prometheus_collectors
 from bot.triage.collector import Collector
 from bot.triage.pipeline import Pipeline
-from bot.triage.verdict import decide
+from bot.triage.verdict import Diagnosis
 
 
 async def open_pipeline(
@@ -30,7 +30,7 @@ async def open_pipeline(
     collectors += prometheus_collectors(settings, session)
     return Pipeline(
         collectors,
-        decide,
+        Diagnosis(),
         budget_seconds=settings.collectors.budget_seconds,
         labels=settings.target_labels,
     )
