@@ -9,11 +9,13 @@ alert with healthy pods is data drift even where no drift engine is at hand.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.alerts.models import Notification
+from bot.triage.detect_workload import memory_finding
 from bot.triage.evidence import AutoscalerEvidence, DriftEvidence, LogsEvidence, MetricsEvidence
-from bot.triage.findings import Finding, format_bytes
+from bot.triage.findings import Finding, format_bytes, when
 from bot.triage.log_patterns import LogPattern, match_line
 
 MEMORY_NEAR_LIMIT = 0.9
@@ -27,12 +29,12 @@ _LOAD = re.compile(r"latency|error|5xx|slo|throughput|timeout|saturat|queue|unav
 
 
 def log_findings(
-    logs: LogsEvidence, revision_of: dict[str, str], patterns: tuple[LogPattern, ...]
+    logs: LogsEvidence, revision_of: Callable[[str], str], patterns: tuple[LogPattern, ...]
 ) -> list[Finding]:
     """Each container's most telling log line, through the catalogue; tracebacks as code."""
     out: list[Finding] = []
     for x in logs.excerpts:
-        revision = revision_of.get(x.pod, "")
+        revision = revision_of(x.pod)
         which = " (previous instance)" if x.previous else ""
         matched = [(line, found) for line in x.lines if (found := match_line(line, patterns))]
         if matched:
@@ -86,22 +88,10 @@ def metric_findings(metrics: MetricsEvidence) -> list[Finding]:
             if share >= MEMORY_NEAR_LIMIT:
                 limit = format_bytes(use.memory_limit_bytes)
                 line = f"{where} used {share:.0%} of its {limit} memory limit"
-                action = f"Raise the memory limit of {use.container} above {limit}."
-                details = {"container": use.container, "pod": use.pod, "memory_limit": limit}
-                out.append(
-                    Finding(
-                        "oom",
-                        "infrastructure",
-                        0.6,
-                        "The model container is at its memory limit",
-                        line,
-                        action,
-                        "raise-memory",
-                        pod=use.pod,
-                        container=use.container,
-                        details=details,
-                    )
-                )
+                summary = "The model container is at its memory limit"
+                limit_bytes = int(use.memory_limit_bytes)  # whole bytes, as a pod spec has them
+                found = memory_finding(0.65, summary, line, use.container, limit_bytes)
+                out.append(found.at(pod=use.pod, container=use.container))
         throttled = use.cpu_throttled is not None and use.cpu_throttled >= THROTTLED
         at_limit = bool(
             use.cpu_cores is not None
@@ -170,7 +160,7 @@ def autoscaler_findings(scalers: AutoscalerEvidence) -> list[Finding]:
     return out
 
 
-def drift_findings(drift: DriftEvidence, model: str) -> list[Finding]:
+def drift_findings(drift: DriftEvidence, model: str, start: datetime) -> list[Finding]:
     """Drifted input features, or accuracy down with stable inputs."""
     out: list[Finding] = []
     names = [f.name for f in sorted(drift.features, key=lambda f: f.p_value) if f.drifted]
@@ -183,6 +173,9 @@ def drift_findings(drift: DriftEvidence, model: str) -> list[Finding]:
         if drift.accuracy is not None and drift.accuracy_baseline is not None:
             baseline = f"{drift.accuracy_baseline:.3g}"
             line += f"; accuracy {drift.accuracy:.3g} against a baseline of {baseline}"
+        first = min(since, default=None)
+        if first is not None:
+            line += f"; drift began{when(first, start)}"
         action = f"Check the upstream data for {shown}, then retrain {model or 'the model'}."
         details = {"model": model, "drifted_features": ",".join(names)}
         out.append(
@@ -194,7 +187,7 @@ def drift_findings(drift: DriftEvidence, model: str) -> list[Finding]:
                 line,
                 action,
                 "retrain",
-                began=min(since, default=None),
+                began=first,
                 details=details,
             )
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.triage.evidence import (
@@ -173,10 +174,13 @@ def _container(pod: PodState, c: ContainerState, patterns: tuple[LogPattern, ...
     return [f.at(pod=pod.name, container=c.name, revision=pod.revision) for f in out]
 
 
-def pod_findings(pods: PodsEvidence, patterns: tuple[LogPattern, ...]) -> list[Finding]:
+def pod_findings(
+    pods: PodsEvidence, revision_of: RevisionOf, patterns: tuple[LogPattern, ...]
+) -> list[Finding]:
     """Every problem the pods show, placed on their revision."""
     out: list[Finding] = []
     for pod in pods.pods:
+        pod = replace(pod, revision=revision_of(pod.name))
         for c in pod.containers:
             out += _container(pod, c, patterns)
         if pod.reason == "Evicted":
@@ -203,7 +207,7 @@ def pod_findings(pods: PodsEvidence, patterns: tuple[LogPattern, ...]) -> list[F
 
 
 def event_findings(
-    events: EventsEvidence, revision_of: dict[str, str], start: datetime
+    events: EventsEvidence, revision_of: RevisionOf, start: datetime
 ) -> list[Finding]:
     """Problems the warning events name, placed on the object's revision."""
     out = []
@@ -284,7 +288,7 @@ def event_findings(
             )
         if found is None:
             continue
-        revision = revision_of.get(ev.object_name, "")
+        revision = revision_of(ev.object_name)
         if not revision and ev.object_kind in ("Revision", "ReplicaSet"):
             revision = ev.object_name
         stale = ev.last_seen is not None and ev.last_seen < start
@@ -383,9 +387,23 @@ def isvc_findings(
     return out
 
 
-def revisions_of_pods(pods: PodsEvidence | None) -> dict[str, str]:
-    """Pod name to revision name."""
-    return {p.name: p.revision for p in pods.pods} if pods else {}
+class RevisionOf:
+    """Which revision a pod belongs to: its label or owner, else its name's prefix.
+
+    Knative names revision pods `<revision>-deployment-<hash>-<hash>` and ReplicaSets name
+    theirs `<replicaset>-<hash>`, so a pod read without labels still finds its revision.
+    """
+
+    def __init__(self, pods: PodsEvidence | None, isvc: InferenceServiceEvidence | None) -> None:
+        self._known = {p.name: p.revision for p in pods.pods if p.revision} if pods else {}
+        names = [r.name for r in isvc.revisions] if isvc else []
+        self._names = sorted(names, key=len, reverse=True)
+
+    def __call__(self, pod: str) -> str:
+        """The pod's revision, or ""."""
+        if pod in self._known:
+            return self._known[pod]
+        return next((r for r in self._names if pod.startswith(f"{r}-")), "")
 
 
 def failing_revisions(findings: Sequence[Finding]) -> set[str]:

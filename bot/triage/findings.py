@@ -50,6 +50,7 @@ ActionKind = Literal[
 
 # A failure that ended this long before the alert, on a workload healthy since, is history.
 RECOVERED_AFTER = timedelta(minutes=30)
+LATE = timedelta(minutes=5)  # the alert's start is approximate (its `for:` clause)
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,9 @@ def weight(finding: Finding, alert_start: datetime) -> float:
     ended = finding.ended
     if finding.recovered and ended is not None and ended < alert_start - RECOVERED_AFTER:
         return round(finding.strength * 0.15, 3)
-    if finding.began is not None and finding.began > alert_start + timedelta(minutes=30):
-        return round(finding.strength * 0.5, 3)  # began well after the alert: a consequence
+    drift = finding.category in ("data-drift", "concept-drift")
+    if drift and finding.began is not None and finding.began > alert_start + LATE:
+        return round(finding.strength * 0.6, 3)  # drift that began after the alert: not its cause
     return finding.strength
 
 

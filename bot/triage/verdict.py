@@ -32,11 +32,11 @@ from bot.triage.detect_signals import (
     metric_findings,
 )
 from bot.triage.detect_workload import (
+    RevisionOf,
     event_findings,
     failing_revisions,
     isvc_findings,
     pod_findings,
-    revisions_of_pods,
 )
 from bot.triage.evidence import (
     AutoscalerEvidence,
@@ -52,7 +52,7 @@ from bot.triage.evidence import (
 )
 from bot.triage.findings import Finding, duration, weight
 from bot.triage.log_patterns import CATALOGUE, LogPattern
-from bot.triage.rollout import Change, recent_change, rollback_how, rollback_target
+from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change, rollback_how, rollback_target
 from bot.triage.verdict_text import finding_lines, health, unknown_reasons
 
 E = TypeVar("E", bound=Evidence)
@@ -75,13 +75,14 @@ def detect(
     """Every finding the evidence and the alert give, healed ones marked recovered."""
     start = notification.earliest_start()
     pods = find(evidence, PodsEvidence)
-    revision_of = revisions_of_pods(pods)
+    isvc = find(evidence, InferenceServiceEvidence)
+    revision_of = RevisionOf(pods, isvc)
     out: list[Finding] = []
     if pods is not None:
-        out += pod_findings(pods, patterns)
+        out += pod_findings(pods, revision_of, patterns)
     if (events := find(evidence, EventsEvidence)) is not None:
         out += event_findings(events, revision_of, start)
-    if (isvc := find(evidence, InferenceServiceEvidence)) is not None:
+    if isvc is not None:
         out += isvc_findings(isvc, patterns)
     if (logs := find(evidence, LogsEvidence)) is not None:
         out += log_findings(logs, revision_of, patterns)
@@ -93,7 +94,7 @@ def detect(
             f if load else f.at(strength=f.strength * 0.6) for f in autoscaler_findings(scalers)
         ]
     if (drift := find(evidence, DriftEvidence)) is not None:
-        out += drift_findings(drift, target.model or "")
+        out += drift_findings(drift, target.model or "", start)
     out += alert_findings(notification, target.model or "")
     healthy, _ = health(evidence)
     # An event that stopped before the alert, on pods that are all healthy now, is history.
@@ -200,17 +201,20 @@ def _rollout_verdict(
         cause = "code"  # the new code reads the inputs differently: the data did not move
     what = f" ({top.summary[0].lower()}{top.summary[1:]})" if top is not None else ""
     summary = f"Bad rollout: {change.revision or isvc.name}{what}"
+    if top is not None:
+        details = {**top.details, **details}
+    follow_up = ""
+    if top is not None:
+        data = top.category in ("data-drift", "concept-drift")
+        fix = "it reads inputs differently from what callers send." if data else top.action
+        follow_up = f" Then fix {change.revision or 'the new revision'}: {fix}"
     if target:
         details["rollback_to"] = target
-        action = f"Roll back to {target}: {rollback_how(isvc)}."
+        action = f"Roll back to {target}: {rollback_how(isvc)}.{follow_up}"
         kind = "rollback"
-        if top is not None:
-            action += f" Then fix {change.revision or 'the new revision'}: {top.action}"
     else:
         lines.append(why_not)
-        action = f"Revert the last change to {isvc.name}" + (
-            f"; {top.action}" if top is not None else "."
-        )
+        action = f"Revert the last change to {isvc.name} ({why_not}).{follow_up}"
         kind = "investigate"
     return Verdict(
         category="rollout",
@@ -278,13 +282,18 @@ def decide(
     ranked = _candidates(findings, change, start)
     if not ranked or ranked[0].score < MIN_SCORE:
         weak = sorted(findings, key=lambda f: -f.strength)
-        return unknown(target, unknown_reasons(evidence, weak, start, target.names_workload))
+        return unknown(
+            target, unknown_reasons(evidence, weak, start, target.names_workload, ROLLOUT_WINDOW)
+        )
     winner = ranked[0]
     loser = next((c for c in ranked[1:] if c.top is not None), None)
     if winner.category == "rollout" and change is not None:
         verdict = _rollout_verdict(winner, change, findings, evidence, start)
     elif winner.top is None:
-        return unknown(target, unknown_reasons(evidence, findings, start, target.names_workload))
+        return unknown(
+            target,
+            unknown_reasons(evidence, findings, start, target.names_workload, ROLLOUT_WINDOW),
+        )
     else:
         verdict = _finding_verdict(winner, evidence, change, start)
     return replace(verdict, considered=_considered(loser, start))

@@ -6,7 +6,7 @@ Called by `triage.verdict` (pure). Kept apart so the weighing reads on its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.triage.evidence import (
     AutoscalerEvidence,
@@ -73,6 +73,7 @@ def unknown_reasons(
     weak: Sequence[Finding],
     start: datetime,
     names_workload: bool,
+    window: timedelta,
 ) -> tuple[str, ...]:
     """What was gathered, what was not, and the findings too weak to decide on."""
     got = [name for kind, name in _SOURCES if any(isinstance(e, kind) for e in evidence)]
@@ -96,6 +97,14 @@ def unknown_reasons(
     healthy, line = health(evidence)
     if healthy is not None:
         out.append(line)
+    if any(isinstance(e, InferenceServiceEvidence) for e in evidence):
+        out.append(f"no revision or spec change in the {duration(window)} before the alert")
+    drift = next((e for e in evidence if isinstance(e, DriftEvidence)), None)
+    if drift is not None:
+        accuracy = ""
+        if drift.accuracy is not None and drift.accuracy_baseline is not None:
+            accuracy = f"; accuracy {drift.accuracy:.3g}, baseline {drift.accuracy_baseline:.3g}"
+        out.append(f"no drifted features among {len(drift.features)}{accuracy}")
     if weak:
         out.append("seen, too weak to decide on:")
         out += [f"  {line}" for line in finding_lines(weak, start, limit=3)]
