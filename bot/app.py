@@ -91,7 +91,7 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         await state.drift.start()
         stack.push_async_callback(state.drift.close)
         extra = [*state.extra_collectors, state.drift.collector()]
-        pipeline = await open_pipeline(settings, stack, extra)
+        pipeline = await open_pipeline(settings, stack, extra, drift_engine=True)
         notifier: Notifier = ConsoleNotifier(state.notifier_stream)
         if settings.slack_bot_token is not None:
             await state.slack.start()

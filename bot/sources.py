@@ -14,20 +14,43 @@ import aiohttp
 
 from bot.cluster.factory import cluster_collectors
 from bot.config import Settings
+from bot.drift.stored import StoredDriftCollector
+from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
+from bot.promql.drift import PrometheusDriftCollector
 from bot.triage.collector import Collector
 from bot.triage.pipeline import Pipeline
 from bot.triage.verdict import Diagnosis
 
 
 async def open_pipeline(
-    settings: Settings, stack: AsyncExitStack, extra: Sequence[Collector] = ()
+    settings: Settings,
+    stack: AsyncExitStack,
+    extra: Sequence[Collector] = (),
+    *,
+    drift_engine: bool = False,
 ) -> Pipeline:
-    """The pipeline with `extra` collectors, the cluster's and Prometheus's."""
+    """The pipeline with `extra` collectors, the cluster's and Prometheus's.
+
+    Without a drift engine in this process (`drift_engine`), drift evidence comes from
+    what others left: the store's drift history under the data dir, else the drift gauges
+    in Prometheus.
+    """
     collectors = [*extra]
     collectors += await stack.enter_async_context(cluster_collectors(settings))
     session = await stack.enter_async_context(aiohttp.ClientSession())
     collectors += prometheus_collectors(settings, session)
+    if not drift_engine:
+        if settings.database_path.is_file():
+            collectors.append(StoredDriftCollector(settings.database_path))
+        elif settings.prometheus_url:
+            client = PrometheusClient(
+                session,
+                settings.prometheus_url,
+                timeout=settings.collectors.prometheus_timeout_seconds,
+            )
+            timeout = settings.collectors.prometheus_timeout_seconds
+            collectors.append(PrometheusDriftCollector(client, timeout))
     return Pipeline(
         collectors,
         Diagnosis(),

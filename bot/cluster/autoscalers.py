@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.cluster import parsing as p
+from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader
 from bot.triage.collector import CollectorError, TriageContext, workload_namespace
 from bot.triage.evidence import AutoscalerEvidence, Scaler
@@ -70,13 +71,14 @@ class AutoscalerCollector:
     async def collect(self, context: TriageContext) -> AutoscalerEvidence | None:
         """The scalers of the workload; None when the alert names none."""
         target = context.target
-        workload = target.inference_service or target.deployment
         namespace = workload_namespace(target)
+        isvc = await inference_service_of(context, self._reader) if namespace else ""
+        workload = isvc or target.deployment
         if not workload or namespace is None:
             return None
         reads = [self._reader.autoscalers(namespace)]
-        if target.inference_service:
-            reads.append(self._reader.pod_autoscalers(namespace, target.inference_service))
+        if isvc:
+            reads.append(self._reader.pod_autoscalers(namespace, isvc))
         results = await asyncio.gather(*reads, return_exceptions=True)
         scalers: list[Scaler] = []
         errors = [r for r in results if isinstance(r, BaseException)]

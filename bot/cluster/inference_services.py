@@ -14,6 +14,7 @@ import json
 from datetime import datetime
 
 from bot.cluster import parsing as p
+from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader, NotFound
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import (
@@ -218,13 +219,12 @@ class InferenceServiceCollector:
     async def collect(self, context: TriageContext) -> InferenceServiceEvidence | None:
         """The InferenceService and its revisions; None when the alert names none."""
         target = context.target
-        if not target.inference_service:
+        if target.names_workload and not target.namespace:
+            raise CollectorError(f"the alert names {target.describe()} but no namespace")
+        name = await inference_service_of(context, self._reader)
+        if not name or not target.namespace:
             return None
-        if not target.namespace:
-            raise CollectorError(
-                f"the alert names InferenceService {target.inference_service} but no namespace"
-            )
-        name, namespace = target.inference_service, target.namespace
+        namespace = target.namespace
         try:
             isvc = await self._reader.inference_service(namespace, name)
         except NotFound as exc:

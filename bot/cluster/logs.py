@@ -13,7 +13,7 @@ import asyncio
 
 from bot.cluster import parsing as p
 from bot.cluster.excerpt import extract
-from bot.cluster.pods import find_pods, parse_pod, pod_query
+from bot.cluster.pods import model_pods, parse_pod
 from bot.cluster.reader import JSON, KubeReader
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import LogExcerpt, LogsEvidence, PodState
@@ -116,10 +116,10 @@ class LogsCollector:
 
     async def collect(self, context: TriageContext) -> LogsEvidence | None:
         """Excerpts of up to `MAX_PODS` pods; None when the alert names no workload."""
-        query = pod_query(context.target)
-        if query is None:
+        found = await model_pods(context, self._reader)
+        if found is None:
             return None
-        pods = await context.shared.once(("pods", query), lambda: find_pods(self._reader, query))
+        query, pods = found
         chosen = pick_pods(pods)
         results = await asyncio.gather(
             *(

@@ -46,6 +46,52 @@ def pod_query(target: Target) -> PodQuery | None:
     return PodQuery(namespace, name_prefix=f"{target.deployment}-")
 
 
+def _isvc_of(pod: JSON) -> str:
+    return p.text(p.obj(p.obj(pod.get("metadata")).get("labels")).get(ISVC_LABEL))
+
+
+def _predictor_isvc(deployment: str) -> str:
+    """KServe names a raw-mode predictor Deployment `<isvc>-predictor[-default]`."""
+    for suffix in ("-predictor-default", "-predictor"):
+        if deployment.endswith(suffix):
+            return deployment.removesuffix(suffix)
+    return ""
+
+
+async def inference_service_of(context: TriageContext, reader: KubeReader) -> str:
+    """The alert's InferenceService: named in its labels, else the label of its pod.
+
+    Alerts from kube-state-metrics name a pod or a Deployment, not the model; the pod's
+    `serving.kserve.io/inferenceservice` label (read once per triage) says whose it is.
+    """
+    target = context.target
+    if target.inference_service:
+        return target.inference_service
+    if target.pod and target.namespace:
+        query = PodQuery(target.namespace, field_selector=f"metadata.name={target.pod}")
+        pods = await context.shared.once(("pods", query), lambda: find_pods(reader, query))
+        return next((name for pod in pods if (name := _isvc_of(pod))), "")
+    if target.deployment:
+        return _predictor_isvc(target.deployment)
+    return ""
+
+
+async def model_pods(
+    context: TriageContext, reader: KubeReader
+) -> tuple[PodQuery, list[JSON]] | None:
+    """The query for every pod of the alert's model and its result (read once per triage)."""
+    query = pod_query(context.target)
+    if query is None:
+        return None
+    isvc = await inference_service_of(context, reader)
+    if isvc and not query.label_selector:
+        # All the model's pods, not only the one alerted on: the others tell the scope.
+        query = PodQuery(query.namespace, label_selector=f"{ISVC_LABEL}={isvc}")
+    chosen = query
+    pods = await context.shared.once(("pods", chosen), lambda: find_pods(reader, chosen))
+    return chosen, pods
+
+
 async def find_pods(reader: KubeReader, query: PodQuery) -> list[JSON]:
     """The raw pods the query selects, newest first."""
     pods = await reader.pods(
@@ -164,8 +210,8 @@ class PodsCollector:
 
     async def collect(self, context: TriageContext) -> PodsEvidence | None:
         """The target's pods; None when the alert names no workload."""
-        query = pod_query(context.target)
-        if query is None:
+        found = await model_pods(context, self._reader)
+        if found is None:
             return None
-        pods = await context.shared.once(("pods", query), lambda: find_pods(self._reader, query))
+        query, pods = found
         return PodsEvidence(pods=tuple(parse_pod(pod) for pod in pods), selector=query.describe())

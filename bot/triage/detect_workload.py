@@ -80,7 +80,7 @@ def from_message(
     )
 
 
-def _clip(text: str, size: int = 240) -> str:
+def _clip(text: str, size: int = 400) -> str:
     text = " ".join(text.split())
     return text if len(text) <= size else text[: size - 1] + "…"
 
@@ -331,7 +331,8 @@ def isvc_findings(
             reason, ("crash", 0.6, f"The model is not served ({reason})")
         )
         code = f", exit {status.failure_exit_code}" if status.failure_exit_code is not None else ""
-        line = f"modelStatus: {status.transition_status or '?'}, {reason}{code}"
+        runtime = f" (model format/runtime {isvc.runtime})" if isvc.runtime else ""
+        line = f"modelStatus: {status.transition_status or '?'}, {reason}{code}{runtime}"
         line += f": {_clip(status.failure_message)}" if status.failure_message else ""
         fallback = Finding(
             cause,
@@ -360,7 +361,18 @@ def isvc_findings(
             line = (
                 f"revision {revision.name} {cond.type}=False ({cond.reason}): {_clip(cond.message)}"
             )
-            if cond.type == "ResourcesAvailable":
+            stalled = "never achieved" in cond.message or cond.reason == "ProgressDeadlineExceeded"
+            if cond.type == "ResourcesAvailable" and stalled:
+                # Knative gave up waiting for ready pods: the pods say why (probes, crash).
+                fallback = Finding(
+                    "probe",
+                    "infrastructure",
+                    0.45,
+                    "The revision's pods never became ready",
+                    line,
+                    "Check the pods' readiness probe, port and start-up time.",
+                )
+            elif cond.type == "ResourcesAvailable":
                 fallback = Finding(
                     "scheduling",
                     "infrastructure",

@@ -223,6 +223,7 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "config-env",
         r"environment variable [\w'\"]+ (?:is )?not set|KeyError: '[A-Z][A-Z0-9_]{2,}'"
         r"|missing required (?:environment|configuration|setting)|Address already in use"
+        r"|unrecognized arguments|error: argument|invalid choice|No such option"
         r"|PermissionError: \[Errno 13\]",
         "config",
         _INFRA,

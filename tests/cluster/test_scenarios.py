@@ -305,24 +305,27 @@ async def test_missing_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
             pass
 
 
-async def test_deployment_and_pod_targets(kube: FakeKube, triage: Triage) -> None:
+async def test_deployment_and_pod_targets_find_their_inference_service(
+    kube: FakeKube, triage: Triage
+) -> None:
+    """kube-state-metrics alerts name a Deployment or a pod; the model is found from them."""
     SCENARIOS["raw-bad-rollout"](kube, FIXTURE_ALERT_START)
     payload = alert_payload(FIXTURE_ALERT_START)
     labels = {"alertname": "HighErrorRate", "namespace": NAMESPACE}
-    deployment = {**labels, "deployment": f"{ISVC}-predictor"}
-    payload["commonLabels"] = deployment
     payload["groupLabels"] = {"alertname": "HighErrorRate"}
-    report = await triage(payload=payload)
-    pods = report.find(PodsEvidence)
-    assert isinstance(pods, PodsEvidence)
-    assert [p.name for p in pods.pods] == [f"{RAW_NEW}-x7k2p"]
-    assert pods.selector == f"name starts with {ISVC}-predictor-"
-    assert report.find(InferenceServiceEvidence) is None  # no InferenceService named
-
-    payload["commonLabels"] = {**labels, "pod": f"{RAW_NEW}-x7k2p"}
-    report = await triage(payload=payload)
-    logs = report.find(LogsEvidence)
-    assert isinstance(logs, LogsEvidence) and logs.excerpts[0].has_traceback
-    assert kube.calls("GET", "/pods$")[-1].query["fieldSelector"] == (
-        f"metadata.name={RAW_NEW}-x7k2p"
-    )
+    for named in ({"deployment": f"{ISVC}-predictor"}, {"pod": f"{RAW_NEW}-x7k2p"}):
+        payload["commonLabels"] = {**labels, **named}
+        report = await triage(payload=payload)
+        pods = report.find(PodsEvidence)
+        assert isinstance(pods, PodsEvidence)
+        assert f"{RAW_NEW}-x7k2p" in [p.name for p in pods.pods]
+        assert pods.selector == f"serving.kserve.io/inferenceservice={ISVC}"
+        isvc = report.find(InferenceServiceEvidence)
+        assert isinstance(isvc, InferenceServiceEvidence) and isvc.name == ISVC
+        assert report.verdict.category == "rollout", report.verdict
+        assert report.verdict.details["rollback_to"] == RAW_OLD
+        logs = report.find(LogsEvidence)
+        assert isinstance(logs, LogsEvidence) and any(x.has_traceback for x in logs.excerpts)
+    # The pod was read once by name to learn its model, then the model's pods by label.
+    selectors = [c.query.get("fieldSelector", "") for c in kube.calls("GET", "/pods$")]
+    assert f"metadata.name={RAW_NEW}-x7k2p" in selectors
