@@ -35,7 +35,7 @@ def parse_event(event: JSON) -> KubeEvent:
     )
     return KubeEvent(
         reason=p.text(event.get("reason")),
-        message=(p.text(event.get("note")) or p.text(event.get("message")))[:300],
+        message=(p.text(event.get("note")) or p.text(event.get("message")))[:600],
         object_kind=p.text(regarding.get("kind")),
         object_name=p.text(regarding.get("name")),
         count=int(count) if isinstance(count, int) else 1,

@@ -54,6 +54,17 @@ def deployment_mode(isvc: JSON) -> str:
     return mode or "Serverless"
 
 
+def _model_format(predictor: JSON) -> str:
+    """`xgboost 3`: the model format and version the predictor asks a runtime for."""
+    for framework in _FRAMEWORKS:
+        spec = p.obj(predictor.get(framework))
+        if spec:
+            fmt = p.obj(spec.get("modelFormat"))
+            name = p.text(fmt.get("name")) or (framework if framework != "model" else "")
+            return f"{name} {p.text(fmt.get('version'))}".strip()
+    return ""
+
+
 def _predictor_model(predictor: JSON) -> tuple[str, str]:
     for framework in _FRAMEWORKS:
         spec = p.obj(predictor.get(framework))
@@ -99,12 +110,30 @@ def _env(pod_spec: JSON) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _args(pod_spec: JSON) -> tuple[str, ...]:
+    """`--flag=<digest>` of the model container's flags: a changed flag shows, its value not."""
+    out = []
+    raw_args = _model_container(pod_spec).get("args")
+    for raw in raw_args if isinstance(raw_args, list) else []:
+        text = str(raw)
+        if not text.startswith("-"):
+            continue
+        flag, _, value = text.partition("=")
+        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+        out.append(f"{flag}={digest}")
+    return tuple(out)
+
+
 def _max_scale(meta: JSON) -> int | None:
     annotations = p.obj(meta.get("annotations"))
     raw = p.text(annotations.get("autoscaling.knative.dev/max-scale")) or p.text(
         annotations.get("autoscaling.knative.dev/maxScale")
     )
     return int(raw) if raw.isdigit() else None
+
+
+def _generation(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def model_status(status: JSON) -> ModelStatus | None:
@@ -144,6 +173,7 @@ def knative_revision(revision: JSON) -> Revision:
         conditions=p.conditions(p.obj(revision.get("status"))),
         env=_env(p.obj(revision.get("spec"))),
         max_scale=_max_scale(meta),
+        args=_args(p.obj(revision.get("spec"))),
     )
 
 
@@ -162,6 +192,7 @@ def replica_set_revision(replica_set: JSON) -> Revision:
         storage_uri=_source_uri(p.obj(template.get("metadata"))),
         image=_first_image(p.obj(template.get("spec"))),
         env=_env(p.obj(template.get("spec"))),
+        args=_args(p.obj(template.get("spec"))),
     )
 
 
@@ -204,6 +235,8 @@ def parse_inference_service(
         spec_changed_at=spec_changed_at(isvc),
         notes=notes,
         model_status=model_status(status),
+        observed_generation=_generation(status.get("observedGeneration")),
+        model_format=_model_format(spec_predictor),
     )
 
 

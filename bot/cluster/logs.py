@@ -23,6 +23,7 @@ SIDECARS = frozenset(
     {"queue-proxy", "istio-proxy", "istio-init", "linkerd-proxy", "storage-initializer", "agent"}
 )
 MAX_PODS = 3
+QUEUE_PROXY = "queue-proxy"
 # Waiting reasons of a container that has never run: it has no log to read.
 _NEVER_STARTED = (
     "ErrImagePull",
@@ -87,6 +88,15 @@ class LogsCollector:
         )
         if not never_ran:
             out.append((container, bool(status and status.restart_count > 0)))
+        names = {c.name for c in state.containers}
+        if (
+            not state.ready
+            and QUEUE_PROXY in names
+            and status is not None
+            and not status.waiting_reason
+        ):
+            # The model runs but the pod is not ready: Knative's proxy says what it probes.
+            out.append((QUEUE_PROXY, False))
         return out
 
     async def _excerpt(

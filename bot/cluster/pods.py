@@ -125,6 +125,34 @@ def pod_revision(pod: JSON) -> str:
     return next((p.text(o.get("name")) for o in owners if o.get("kind") == "ReplicaSet"), "")
 
 
+_PROBE_FIELDS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
+
+
+def _probe(kind: str, probe: JSON) -> str:
+    how = ""
+    for handler in ("httpGet", "tcpSocket", "grpc"):
+        spec = p.obj(probe.get(handler))
+        if spec:
+            how = f" {handler} :{p.text(spec.get('port'))}{p.text(spec.get('path'))}"
+    if probe.get("exec"):
+        how = " exec"
+    timings = " ".join(f"{f}={probe[f]}" for f in _PROBE_FIELDS if f in probe)
+    return f"{kind}{how} {timings}".strip()
+
+
+def _probes(spec: JSON) -> dict[str, str]:
+    """Each container's probes in one line, for findings about failing probes."""
+    out = {}
+    for c in p.items(spec.get("containers")):
+        found = [
+            _probe(kind, p.obj(c.get(f"{kind}Probe")))
+            for kind in ("startup", "liveness", "readiness")
+            if p.obj(c.get(f"{kind}Probe"))
+        ]
+        out[p.text(c.get("name"))] = "; ".join(found)
+    return out
+
+
 def _images(spec: JSON) -> dict[str, str]:
     containers = p.items(spec.get("initContainers")) + p.items(spec.get("containers"))
     return {p.text(c.get("name")): p.text(c.get("image")) for c in containers}
@@ -146,6 +174,7 @@ def _container(
     images: dict[str, str],
     *,
     init: bool = False,
+    probes: dict[str, str] | None = None,
 ) -> ContainerState:
     name = p.text(status.get("name"))
     state = p.obj(status.get("state"))
@@ -172,6 +201,7 @@ def _container(
         init=init,
         running_since=p.timestamp(running.get("startedAt")),
         image=images.get(name, "") or p.text(status.get("image")),
+        probes=(probes or {}).get(name, ""),
     )
 
 
@@ -179,11 +209,14 @@ def parse_pod(pod: JSON) -> PodState:
     """A `PodState` from a pod's JSON; unknown fields read as empty."""
     spec = p.obj(pod.get("spec"))
     status = p.obj(pod.get("status"))
-    limits, images = _limits(spec), _images(spec)
+    limits, images, probes = _limits(spec), _images(spec), _probes(spec)
     containers = [
         _container(s, limits, images, init=True)
         for s in p.items(status.get("initContainerStatuses"))
-    ] + [_container(s, limits, images) for s in p.items(status.get("containerStatuses"))]
+    ] + [
+        _container(s, limits, images, probes=probes)
+        for s in p.items(status.get("containerStatuses"))
+    ]
     return PodState(
         name=_name(pod),
         phase=p.text(status.get("phase")) or "Unknown",

@@ -28,6 +28,19 @@ _ACCURACY = re.compile(r"accuracy|concept|precision|recall|auc|f1|performance", 
 _LOAD = re.compile(r"latency|error|5xx|slo|throughput|timeout|saturat|queue|unavailab", re.I)
 
 
+_WARNING = re.compile(r"\bWARN(?:ING)?\b|level=warn", re.I)
+_SEVERE = re.compile(r"\b(?:ERROR|CRITICAL|FATAL)\b|Traceback|\(traceback|level=error", re.I)
+
+
+def _strength(line: str, base: float) -> float:
+    """A warning weighs less than an error; a traceback more than a bare error line."""
+    if _WARNING.search(line) and not _SEVERE.search(line):
+        return round(base * 0.5, 3)
+    if "(traceback" in line:
+        return max(base, 0.55)
+    return base
+
+
 def log_findings(
     logs: LogsEvidence, revision_of: Callable[[str], str], patterns: tuple[LogPattern, ...]
 ) -> list[Finding]:
@@ -38,14 +51,15 @@ def log_findings(
         which = " (previous instance)" if x.previous else ""
         matched = [(line, found) for line in x.lines if (found := match_line(line, patterns))]
         if matched:
-            line, (known, match) = min(matched, key=lambda m: -m[1][0].strength)
+            ranked = [(line, k, m, _strength(line, k.strength)) for line, (k, m) in matched]
+            line, known, match, strength = max(ranked, key=lambda r: r[3])
             summary, action = known.describe(match)
             where = f"log of {x.container}{which}: {line}"
             out.append(
                 Finding(
                     known.cause,
                     known.category,
-                    known.strength,
+                    strength,
                     summary,
                     where,
                     action,

@@ -23,6 +23,7 @@ from bot.triage.evidence import (
 )
 from bot.triage.findings import Cause, Finding, format_bytes, suggest_memory
 from bot.triage.log_patterns import LogPattern, match_line
+from bot.triage.rollout import pending_spec
 
 _PULL = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"}
 _CONFIG = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
@@ -81,8 +82,12 @@ def from_message(
 
 
 def _clip(text: str, size: int = 400) -> str:
+    """One line of at most `size` characters; a long one keeps its end, where causes are."""
     text = " ".join(text.split())
-    return text if len(text) <= size else text[: size - 1] + "…"
+    if len(text) <= size:
+        return text
+    head = size // 3
+    return f"{text[:head]} … {text[-(size - head - 3) :]}"
 
 
 def _container(pod: PodState, c: ContainerState, patterns: tuple[LogPattern, ...]) -> list[Finding]:
@@ -207,7 +212,10 @@ def pod_findings(
 
 
 def event_findings(
-    events: EventsEvidence, revision_of: RevisionOf, start: datetime
+    events: EventsEvidence,
+    revision_of: RevisionOf,
+    start: datetime,
+    probes: dict[str, str] | None = None,
 ) -> list[Finding]:
     """Problems the warning events name, placed on the object's revision."""
     out = []
@@ -248,6 +256,8 @@ def event_findings(
                 "Check the node's kubelet and conditions; move the pods.",
             )
         elif ev.reason == "Unhealthy":
+            if (probes or {}).get(ev.object_name):
+                line += f" [{(probes or {})[ev.object_name]}]"
             found = Finding(
                 "probe",
                 "infrastructure",
@@ -256,6 +266,17 @@ def event_findings(
                 line,
                 "Check the probe against the model's startup and response times.",
             )
+            if "liveness" in message:  # the kubelet restarts what fails it: a kill loop
+                found = Finding(
+                    "probe",
+                    "infrastructure",
+                    0.65,
+                    "The liveness probe kills the model container before it answers",
+                    line,
+                    "Give the model time to load: a startupProbe, or a longer "
+                    "initialDelaySeconds / failureThreshold on the liveness probe.",
+                    "fix-config",
+                )
         elif ev.reason == "OOMKilling":
             found = Finding(
                 "oom",
@@ -331,7 +352,9 @@ def isvc_findings(
             reason, ("crash", 0.6, f"The model is not served ({reason})")
         )
         code = f", exit {status.failure_exit_code}" if status.failure_exit_code is not None else ""
-        runtime = f" (model format/runtime {isvc.runtime})" if isvc.runtime else ""
+        parts = [f"format {isvc.model_format}" if isvc.model_format else ""]
+        parts.append(f"runtime {isvc.runtime}" if isvc.runtime else "")
+        runtime = f" ({', '.join(x for x in parts if x)})" if any(parts) else ""
         line = f"modelStatus: {status.transition_status or '?'}, {reason}{code}{runtime}"
         line += f": {_clip(status.failure_message)}" if status.failure_message else ""
         fallback = Finding(
@@ -344,8 +367,8 @@ def isvc_findings(
             "fix-config" if cause == "config" else "investigate",
         )
         found = from_message(status.failure_message, line, patterns, fallback)
-        if found is not None:
-            out.append(found.at(revision=newest, began=status.failure_at))
+        where = pending_spec(isvc) or newest  # a refused spec failed, not a revision
+        out.append(found.at(revision=where, began=status.failure_at))
     for revision in isvc.revisions:
         for cond in revision.conditions:
             if cond.status != "False" or cond.type not in (

@@ -113,6 +113,7 @@ class Revision:
     # `NAME=<digest of the value>` per env var, so a change shows without its value.
     env: tuple[str, ...] = ()
     max_scale: int | None = None
+    args: tuple[str, ...] = ()  # `--flag=<digest>` per argument, like `env`
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ class InferenceServiceEvidence(Evidence):
     spec_changed_at: datetime | None = None
     notes: tuple[str, ...] = ()  # partial failures, e.g. revisions not readable
     model_status: ModelStatus | None = None
+    observed_generation: int | None = None
+    model_format: str = ""  # e.g. "xgboost 3"
 
     def lines(self) -> tuple[str, ...]:
         """Readiness, the serving and previous revisions, the traffic split, notes."""
@@ -199,6 +202,7 @@ class ContainerState:
     init: bool = False  # an init container (the storage-initializer): runs before the model
     running_since: datetime | None = None
     image: str = ""
+    probes: str = ""  # e.g. "liveness httpGet :8080/health initialDelaySeconds=30 ..."
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,28 @@ _DEP_ACTION = "Check {endpoint}: is it up, reachable from the model's namespace,
 
 CATALOGUE: tuple[LogPattern, ...] = (
     pattern(
+        "own-port-refused",
+        r"(?:probe|health|readiness|liveness).{0,200}(?:127\.0\.0\.1|localhost|0\.0\.0\.0)"
+        r":(?P<port>\d+).{0,60}connection refused",
+        "probe",
+        _INFRA,
+        0.75,
+        "Nothing answers on the port the probes use ({port}): connection refused",
+        "Make the container port match the port the model server listens on.",
+        "fix-config",
+    ),
+    pattern(
+        "image-fetch",
+        r"Unable to fetch image|failed to resolve image|manifest unknown|pull access denied"
+        r"|ErrImagePull|ImagePullBackOff",
+        "image-pull",
+        _INFRA,
+        0.9,
+        "The model image cannot be pulled",
+        "Fix the image reference (tag, registry, pull secret).",
+        "fix-image",
+    ),
+    pattern(
         "cuda-oom",
         r"CUDA out of memory|cuda\w*\.OutOfMemoryError|CUDA error: out of memory"
         r"|cudaErrorMemoryAllocation|RESOURCE_EXHAUSTED: OOM when allocating"

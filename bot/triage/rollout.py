@@ -28,6 +28,7 @@ class Change:
     line: str
     isvc: InferenceServiceEvidence
     changed: tuple[str, ...] = ()  # what differs from the revision before: image, storageUri, env
+    pending: bool = False  # a spec KServe has not rolled out: nothing to roll back to
 
 
 def _when(what: str, at: datetime, start: datetime) -> str:
@@ -47,7 +48,24 @@ def _differences(old: Revision, new: Revision) -> tuple[str, ...]:
     names = sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
     if names:
         out.append("env " + ", ".join(names[:6]) + (" …" if len(names) > 6 else ""))
+    old_args = dict(a.split("=", 1) for a in old.args if "=" in a)
+    new_args = dict(a.split("=", 1) for a in new.args if "=" in a)
+    flags = sorted(
+        f for f in old_args.keys() | new_args.keys() if old_args.get(f) != new_args.get(f)
+    )
+    if flags:
+        out.append("args " + ", ".join(flags[:6]) + (" …" if len(flags) > 6 else ""))
     return tuple(out)
+
+
+def pending_spec(isvc: InferenceServiceEvidence) -> str:
+    """A name for a spec change KServe has not rolled out (refused or still pending), or ""."""
+    gen, seen = isvc.generation, isvc.observed_generation
+    status = isvc.model_status
+    refused = status is not None and status.transition_status == "InvalidSpec"
+    if refused or (gen is not None and seen is not None and gen > seen):
+        return f"{isvc.name} generation {gen}" if gen is not None else f"{isvc.name} (new spec)"
+    return ""
 
 
 def recent_change(isvc: InferenceServiceEvidence | None, start: datetime) -> Change | None:
@@ -64,6 +82,12 @@ def recent_change(isvc: InferenceServiceEvidence | None, start: datetime) -> Cha
         line = _when(f"revision {newest.name} rolled out", at, start)
         return Change(newest.name, at, line, isvc, changed)
     changed_at = isvc.spec_changed_at
+    pending = pending_spec(isvc)
+    if pending:
+        serving = isvc.latest_ready_revision or "the previous revision"
+        line = f"the spec of {isvc.name} changed ({pending}) and was not rolled out; "
+        line += f"{serving} still serves"
+        return Change(pending, changed_at or start, line, isvc, pending=True)
     if changed_at and lo <= changed_at <= hi:
         line = _when(f"the spec of {isvc.name} changed", changed_at, start)
         return Change(isvc.latest_created_revision, changed_at, line, isvc)

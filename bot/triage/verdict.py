@@ -81,7 +81,11 @@ def detect(
     if pods is not None:
         out += pod_findings(pods, revision_of, patterns)
     if (events := find(evidence, EventsEvidence)) is not None:
-        out += event_findings(events, revision_of, start)
+        probes = {
+            pod.name: "; ".join(c.probes for c in pod.containers if c.probes)
+            for pod in (pods.pods if pods else ())
+        }
+        out += event_findings(events, revision_of, start, probes)
     if isvc is not None:
         out += isvc_findings(isvc, patterns)
     if (logs := find(evidence, LogsEvidence)) is not None:
@@ -181,6 +185,8 @@ def _rollout_verdict(
     isvc = change.isvc
     failing = failing_revisions(findings) | {change.revision}
     target, why_not = rollback_target(isvc, change.revision, failing)
+    if change.pending:  # KServe kept the old revision serving: there is nothing to go back to
+        target, why_not = "", "KServe did not roll it out: revert the spec change"
     lines = [change.line]
     if change.changed:
         lines.append("changed: " + "; ".join(change.changed))
