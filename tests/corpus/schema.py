@@ -271,7 +271,12 @@ def expand_values(text: str) -> list[Sample]:
             raise ValueError(f"cannot read series value {token!r}")
         start, count = float(expanding["a"]), int(expanding["n"])
         step = float(expanding["b"] or 0.0) * (-1.0 if expanding["op"] == "-" else 1.0)
-        samples.extend(start + k * step for k in range(count + 1))
+        # Prometheus adds the step sample after sample; so do we, to the last bit.
+        value = start
+        samples.append(value)
+        for _ in range(count):
+            value += step
+            samples.append(value)
     return samples
 
 
