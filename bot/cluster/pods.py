@@ -191,10 +191,10 @@ def _container(
         ready=bool(status.get("ready")),
         restart_count=int(status.get("restartCount") or 0),
         waiting_reason=p.text(waiting.get("reason")),
-        waiting_message=p.text(waiting.get("message"))[:300],
+        waiting_message=p.text(waiting.get("message"))[:2000],
         last_terminated_reason=p.text(ended.get("reason")),
         last_exit_code=int(exit_code) if isinstance(exit_code, int) else None,
-        last_terminated_message=p.text(ended.get("message"))[:300],
+        last_terminated_message=p.text(ended.get("message"))[:2000],
         last_terminated_at=p.timestamp(ended.get("finishedAt")),
         memory_limit_bytes=int(memory) if memory is not None else None,
         cpu_limit_cores=cpu,
@@ -226,8 +226,13 @@ def parse_pod(pod: JSON) -> PodState:
         containers=tuple(containers),
         conditions=p.conditions(status),
         reason=p.text(status.get("reason")),
-        message=p.text(status.get("message"))[:300],
+        message=p.text(status.get("message"))[:1000],
         revision=pod_revision(pod),
+        claims=tuple(
+            name
+            for v in p.items(spec.get("volumes"))
+            if (name := p.text(p.obj(v.get("persistentVolumeClaim")).get("claimName")))
+        ),
         created_at=p.timestamp(p.obj(pod.get("metadata")).get("creationTimestamp")),
     )
 

@@ -158,6 +158,9 @@ def autoscaler_findings(scalers: AutoscalerEvidence) -> list[Finding]:
             f"{s.kind} {s.name} at its maximum: {s.current_replicas} of max "
             f"{s.max_replicas} replicas, desired {s.desired_replicas}"
         )
+        said = [f"{c.type}: {c.reason}" for c in s.conditions if c.reason and c.status == "True"]
+        if said:
+            line += " (" + "; ".join(said[:3]) + ")"
         action = f"Raise maxReplicas of {s.name} (now {s.max_replicas}) or the per-pod capacity."
         out.append(
             Finding(

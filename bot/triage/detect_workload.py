@@ -32,6 +32,14 @@ _IMAGE = re.compile(r'image "([^"]+)"')
 _REVISION = re.compile(r'[Rr]evision "?([a-z0-9][a-z0-9.-]*-\d{5})"?')
 
 OOM = "The model container runs out of memory (OOMKilled)"
+# Exit codes 128+n: the signal that ended the process says much of why.
+_SIGNALS = {
+    132: "SIGILL: illegal instruction, the binary needs a CPU feature this node lacks",
+    134: "SIGABRT: the process aborted itself",
+    135: "SIGBUS: bus error",
+    136: "SIGFPE: arithmetic error",
+    139: "SIGSEGV: segmentation fault in native code",
+}
 UNSCHEDULABLE = "Model pods cannot be scheduled"
 EVICTED = "Model pods are evicted (node pressure)"
 _FREE_CAPACITY = "Free capacity or lower the pod's requests; see the scheduler's message."
@@ -159,8 +167,11 @@ def _container(pod: PodState, c: ContainerState, patterns: tuple[LogPattern, ...
         out.append(found.at(ended=ended, recovered=healthy_since))
     elif c.waiting_reason == "CrashLoopBackOff" or (c.restart_count and c.last_terminated_reason):
         code = c.last_exit_code
+        signal = f"; {_SIGNALS[code]}" if code in _SIGNALS else ""
         ended_with = (
-            f", last exit code {code} ({c.last_terminated_reason})" if code is not None else ""
+            f", last exit code {code} ({c.last_terminated_reason}{signal})"
+            if code is not None
+            else ""
         )
         state = "is in CrashLoopBackOff" if c.waiting_reason == "CrashLoopBackOff" else "restarted"
         line = f"{where} {state}, {c.restart_count} restarts{ended_with}{said}"
@@ -176,7 +187,7 @@ def _container(pod: PodState, c: ContainerState, patterns: tuple[LogPattern, ...
         )
         found = from_message(c.last_terminated_message, line, patterns, fallback)
         out.append(found.at(ended=ended, recovered=healthy_since))
-    return [f.at(pod=pod.name, container=c.name, revision=pod.revision) for f in out]
+    return [f.at(pod=pod.name, container=c.name, revision=pod.revision, node=pod.node) for f in out]
 
 
 def pod_findings(
@@ -189,10 +200,10 @@ def pod_findings(
         for c in pod.containers:
             out += _container(pod, c, patterns)
         if pod.reason == "Evicted":
-            line = "evicted" + (f": {pod.message}" if pod.message else "")
+            line = "evicted" + (f": {_clip(pod.message)}" if pod.message else "")
             out.append(
                 Finding("eviction", "infrastructure", 0.8, EVICTED, line, _NODE_ROOM).at(
-                    pod=pod.name, revision=pod.revision
+                    pod=pod.name, revision=pod.revision, node=pod.node
                 )
             )
         for cond in pod.conditions:
@@ -215,11 +226,13 @@ def event_findings(
     events: EventsEvidence,
     revision_of: RevisionOf,
     start: datetime,
-    probes: dict[str, str] | None = None,
+    pods: dict[str, PodState] | None = None,
 ) -> list[Finding]:
     """Problems the warning events name, placed on the object's revision."""
     out = []
+    known = pods or {}
     for ev in events.events:
+        pod = known.get(ev.object_name) if ev.object_kind == "Pod" else None
         about = f"{ev.object_kind.lower() or 'object'} {ev.object_name}"
         line = f"{ev.reason} on {about} (x{ev.count}): {_clip(ev.message)}"
         message = ev.message.lower()
@@ -235,6 +248,8 @@ def event_findings(
                 "fix-scheduling",
             )
         elif ev.reason in ("FailedMount", "FailedAttachVolume"):
+            if pod is not None and pod.claims:
+                line += f" (PVC {', '.join(pod.claims)})"
             found = Finding(
                 "mount",
                 "infrastructure",
@@ -256,8 +271,9 @@ def event_findings(
                 "Check the node's kubelet and conditions; move the pods.",
             )
         elif ev.reason == "Unhealthy":
-            if (probes or {}).get(ev.object_name):
-                line += f" [{(probes or {})[ev.object_name]}]"
+            probes = "; ".join(c.probes for c in pod.containers if c.probes) if pod else ""
+            if probes:
+                line += f" [{probes}]"
             found = Finding(
                 "probe",
                 "infrastructure",
@@ -315,6 +331,7 @@ def event_findings(
         stale = ev.last_seen is not None and ev.last_seen < start
         out.append(
             found.at(
+                node=pod.node if pod is not None else "",
                 pod=ev.object_name if ev.object_kind == "Pod" else "",
                 revision=revision,
                 ended=ev.last_seen if stale else None,
@@ -354,6 +371,7 @@ def isvc_findings(
         code = f", exit {status.failure_exit_code}" if status.failure_exit_code is not None else ""
         parts = [f"format {isvc.model_format}" if isvc.model_format else ""]
         parts.append(f"runtime {isvc.runtime}" if isvc.runtime else "")
+        parts.append(f"model {isvc.storage_uri}" if isvc.storage_uri else "")
         runtime = f" ({', '.join(x for x in parts if x)})" if any(parts) else ""
         line = f"modelStatus: {status.transition_status or '?'}, {reason}{code}{runtime}"
         line += f": {_clip(status.failure_message)}" if status.failure_message else ""

@@ -220,6 +220,7 @@ class PodState:
     message: str = ""  # status.message, e.g. "The node was low on resource: memory."
     revision: str = ""  # the Knative Revision or ReplicaSet the pod belongs to
     created_at: datetime | None = None
+    claims: tuple[str, ...] = ()  # PersistentVolumeClaims the pod mounts
 
 
 @dataclass(frozen=True)

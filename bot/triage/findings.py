@@ -67,6 +67,7 @@ class Finding:
     pod: str = ""
     container: str = ""
     revision: str = ""  # the revision the failing object belongs to, when known
+    node: str = ""
     began: datetime | None = None
     ended: datetime | None = None  # None: still going on (or unknown)
     recovered: bool = False  # the object has been healthy since `ended`

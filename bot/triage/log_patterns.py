@@ -46,7 +46,9 @@ class LogPattern:
 
 class _Defaults(dict[str, str]):
     def __missing__(self, key: str) -> str:
-        return {"endpoint": "a dependency", "feature": "an input field"}.get(key, key)
+        return {"endpoint": "(host not named in the log)", "feature": "an input field"}.get(
+            key, key
+        )
 
 
 def pattern(
@@ -76,7 +78,7 @@ def _endpoint(n: int) -> str:
     """A host and port, as requests/urllib3 or a URL or `host:port` write it (groups end in n)."""
     return (
         rf"(?:host='(?P<host{n}>[\w.-]+)',\s*port=(?P<port{n}>\d+)"
-        rf"|host \"(?P<hostq{n}>[\w.-]+)\".{{0,80}}?port (?P<portq{n}>\d+)"
+        rf"|(?:host|server at) \"(?P<hostq{n}>[\w.-]+)\".{{0,80}}?port (?P<portq{n}>\d+)"
         rf"|(?P<endpoint{n}>(?:[a-z][\w+.-]*://)?[a-z][\w-]*(?:\.[\w-]+)*:\d{{2,5}}"
         rf"|(?:\d{{1,3}}\.){{3}}\d{{1,3}}:\d{{2,5}}))"
     )
@@ -118,12 +120,12 @@ CATALOGUE: tuple[LogPattern, ...] = (
         0.85,
         "The model runs out of GPU memory (CUDA out of memory)",
         "Lower the batch size or max tokens, or give the model a GPU with more memory.",
-        "raise-memory",
     ),
     pattern(
         "gpu-error",
         r"no CUDA-capable device|CUDA driver version is insufficient|NVIDIA-SMI has failed"
-        r"|CUDA error: (?!out of memory)[\w ]+|Xid \d+|nvidia-container-cli",
+        r"|CUDA error: (?!out of memory)[\w ]+|Xid \d+|nvidia-container-cli"
+        r"|uncorrectable ECC error|ECC errors?|GPU has fallen off the bus|GPU is lost",
         "gpu-memory",
         _INFRA,
         0.75,
@@ -185,20 +187,9 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "fix-config",
     ),
     pattern(
-        "dependency-refused",
-        rf"{_endpoint(1)}.{{0,200}}(?:Connection refused|ECONNREFUSED|connection reset)"
-        rf"|(?:Connection refused|ECONNREFUSED|connect(?:ion)? (?:to|failed)).{{0,120}}"
-        rf"{_endpoint(2)}",
-        "dependency",
-        _INFRA,
-        0.8,
-        "A dependency refuses connections: {endpoint}",
-        _DEP_ACTION,
-        "fix-dependency",
-    ),
-    pattern(
         "dependency-timeout",
-        rf"{_endpoint(1)}.{{0,200}}(?:timed? ?out|deadline exceeded|Max retries exceeded)"
+        rf"{_endpoint(1)}.{{0,200}}(?:timed? ?out|timeout expired|deadline exceeded"
+        rf"|Max retries exceeded)"
         rf"|(?:timed? ?out|deadline exceeded|ConnectTimeout|ReadTimeout).{{0,120}}{_endpoint(2)}",
         "dependency",
         _INFRA,
@@ -208,16 +199,27 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "fix-dependency",
     ),
     pattern(
+        "dependency-refused",
+        rf"{_endpoint(1)}.{{0,200}}(?:Connection refused|ECONNREFUSED|connection reset)"
+        rf"|(?:Connection refused|ECONNREFUSED).{{0,120}}{_endpoint(2)}",
+        "dependency",
+        _INFRA,
+        0.8,
+        "A dependency refuses connections: {endpoint}",
+        _DEP_ACTION,
+        "fix-dependency",
+    ),
+    pattern(
         "dependency-dns",
         r"(?:lookup (?P<host1>[a-z][\w.-]*).{0,40}?)?"
         r"(?:Name or service not known|Temporary failure in name resolution|no such host"
         r"|NXDOMAIN|getaddrinfo failed|could not translate host name)"
-        r"(?:.{0,80}?\"?(?P<host2>[a-z][\w-]*(?:\.[\w-]+)+)\"?)?",
+        r"(?:.{0,80}?\"?(?<![/\w.-])(?P<host2>[a-z][\w-]*(?:\.[a-z][\w-]*)+)\b(?![/.])\"?)?",
         "dependency",
         _INFRA,
         0.75,
         "A dependency's name does not resolve: {endpoint}",
-        "Check the host name {endpoint} and the cluster DNS.",
+        "Check the host name the model calls {endpoint} and the cluster DNS.",
         "fix-dependency",
     ),
     pattern(

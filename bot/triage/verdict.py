@@ -81,11 +81,8 @@ def detect(
     if pods is not None:
         out += pod_findings(pods, revision_of, patterns)
     if (events := find(evidence, EventsEvidence)) is not None:
-        probes = {
-            pod.name: "; ".join(c.probes for c in pod.containers if c.probes)
-            for pod in (pods.pods if pods else ())
-        }
-        out += event_findings(events, revision_of, start, probes)
+        by_name = {pod.name: pod for pod in (pods.pods if pods else ())}
+        out += event_findings(events, revision_of, start, by_name)
     if isvc is not None:
         out += isvc_findings(isvc, patterns)
     if (logs := find(evidence, LogsEvidence)) is not None:

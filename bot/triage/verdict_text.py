@@ -34,6 +34,7 @@ _SOURCES: tuple[tuple[type[Evidence], str], ...] = (
 def finding_lines(findings: Sequence[Finding], start: datetime, limit: int = 5) -> list[str]:
     """Each finding's line once, the pods that share it counted, old ones marked as such."""
     pods: dict[str, list[str]] = {}
+    nodes = {f.pod: f.node for f in findings if f.pod and f.node}
     for f in findings:
         line = f.line
         if f.recovered and f.ended is not None and f.ended < start:
@@ -46,10 +47,13 @@ def finding_lines(findings: Sequence[Finding], start: datetime, limit: int = 5) 
         if not names or line.startswith(names[0]):
             out.append(line)
         elif len(names) == 1:
-            out.append(f"pod {names[0]}: {line}")
+            node = f" on node {nodes[names[0]]}" if names[0] in nodes else ""
+            out.append(f"pod {names[0]}{node}: {line}")
         else:
             more = f" and {len(names) - 2} more" if len(names) > 2 else ""
-            out.append(f"{len(names)} pods ({', '.join(names[:2])}{more}): {line}")
+            on = sorted({nodes[n] for n in names if n in nodes})
+            where = f" on node{'s' if len(on) > 1 else ''} {', '.join(on[:3])}" if on else ""
+            out.append(f"{len(names)} pods ({', '.join(names[:2])}{more}){where}: {line}")
     return out[:limit]
 
 
@@ -65,7 +69,12 @@ def health(evidence: Sequence[Evidence]) -> tuple[bool | None, str]:
     )
     if ready == total and not waiting:
         return True, f"pods healthy: {ready}/{total} ready"
-    return False, f"pods unhealthy: {ready}/{total} ready" + "".join(f", {w}" for w in waiting)
+    phases: dict[str, int] = {}
+    for pod in pods.pods:
+        if pod.phase != "Running":
+            phases[pod.phase] = phases.get(pod.phase, 0) + 1
+    states = [f"{n} {phase}" for phase, n in sorted(phases.items())] + waiting
+    return False, f"pods unhealthy: {ready}/{total} ready" + "".join(f", {w}" for w in states)
 
 
 def unknown_reasons(
