@@ -13,14 +13,25 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from bot.cluster.factory import cluster_collectors
-from bot.config import Settings
+from bot.config import DiagnosisSettings, Settings
 from bot.drift.stored import StoredDriftCollector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
 from bot.promql.drift import PrometheusDriftCollector
 from bot.triage.collector import Collector
+from bot.triage.log_patterns import CATALOGUE, LogPattern, pattern
 from bot.triage.pipeline import Pipeline
 from bot.triage.verdict import Diagnosis
+
+
+def user_patterns(settings: DiagnosisSettings) -> tuple[LogPattern, ...]:
+    """The configured log patterns, compiled, in their order."""
+    return tuple(
+        pattern(
+            p.name, p.pattern, p.cause, p.category, p.strength, p.summary, p.action, p.action_kind
+        )
+        for p in settings.log_patterns
+    )
 
 
 async def open_pipeline(
@@ -53,7 +64,7 @@ async def open_pipeline(
             collectors.append(PrometheusDriftCollector(client, timeout))
     return Pipeline(
         collectors,
-        Diagnosis(),
+        Diagnosis(user_patterns(settings.diagnosis) + CATALOGUE),
         budget_seconds=settings.collectors.budget_seconds,
         labels=settings.target_labels,
     )

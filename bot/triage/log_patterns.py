@@ -162,8 +162,10 @@ CATALOGUE: tuple[LogPattern, ...] = (
     ),
     pattern(
         "input-field",
-        r"KeyError: '(?P<feature>[\w.-]+)'|missing (?:required )?(?:field|feature|column)s?"
-        r"[: ]+'?(?P<feature2>[\w.-]+)|InvalidInput|could not convert string to float"
+        # An all-capitals key is an environment variable: a configuration fault, not data.
+        r"KeyError: '(?P<feature>(?!(?-i:[A-Z][A-Z0-9_]+'))[\w.-]+)'"
+        r"|missing (?:required )?(?:field|feature|column)s?[: ]+'?(?P<feature2>[\w.-]+)"
+        r"|InvalidInput|could not convert string to float"
         r"|Input contains NaN|field required",
         "input-schema",
         _DATA,
@@ -245,7 +247,7 @@ CATALOGUE: tuple[LogPattern, ...] = (
     ),
     pattern(
         "config-env",
-        r"environment variable [\w'\"]+ (?:is )?not set|KeyError: '[A-Z][A-Z0-9_]{2,}'"
+        r"environment variable [\w'\"]+ (?:is )?not set|KeyError: '(?-i:[A-Z][A-Z0-9_]{2,})'"
         r"|missing required (?:environment|configuration|setting)|Address already in use"
         r"|unrecognized arguments|error: argument|invalid choice|No such option"
         r"|PermissionError: \[Errno 13\]",

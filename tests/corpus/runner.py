@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.alerts.models import Notification
-from bot.config import CollectorSettings, Settings
+from bot.config import Settings
 from bot.offline import triage_offline
 from bot.triage.report import TriageReport
 from tests.corpus.schema import Case, duration_seconds, expand_values, parse_time
@@ -149,7 +149,6 @@ async def triage_case(
         in_cluster=False,
         data_dir=data_dir,
         prometheus_url=prom if uses_prometheus else None,
-        collectors=CollectorSettings(kubernetes_timeout_seconds=3.0, budget_seconds=8.0),
     )
     notification = Notification.model_validate(webhook(case))
     began = datetime.now(UTC)
