@@ -57,9 +57,13 @@ READ_WINDOW = timedelta(minutes=10)
 
 
 def evidence_text(case: Case) -> str:
-    """Everything a triage could read, lower-cased: objects, logs, the alert."""
+    """Everything a triage could read, lower-cased: objects, logs, the alert, series, drift."""
     parts = [json.dumps(case.objects), json.dumps(case.alert.model_dump())]
     parts += [log.text for log in case.logs]
+    if case.prometheus:
+        parts += [series.series for series in case.prometheus.series]
+    if case.drift and case.drift.via != "none":
+        parts.append(json.dumps(case.drift.model_dump()))
     return "\n".join(parts).lower()
 
 
