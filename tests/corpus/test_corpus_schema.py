@@ -174,6 +174,21 @@ def test_logs_belong_to_pods_and_their_containers(slug: str) -> None:
 
 
 @pytest.mark.parametrize("slug", SLUGS)
+def test_the_alert_names_a_target_in_the_snapshot(slug: str) -> None:
+    """The labels lead to the model: its InferenceService, its Deployment, or one of its pods."""
+    case = CASES[slug]
+    labels = case.alert.labels
+    isvcs = named(case, {"InferenceService"})
+    targets = [
+        labels.get("inferenceservice") in isvcs,
+        labels.get("deployment") in named(case, {"Deployment"}),
+        labels.get("pod") in named(case, {"Pod"}),
+    ]
+    assert any(targets), f"no object answers to the alert's labels {labels}"
+    assert labels.get("namespace") == "models"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
 def test_facts_and_secrets_are_in_the_evidence(slug: str) -> None:
     case = CASES[slug]
     text = evidence_text(case)
