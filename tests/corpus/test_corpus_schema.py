@@ -294,6 +294,12 @@ def test_alert_names() -> None:
     assert "PodRestarting" in names or "KubePodCrashLooping" in names
 
 
+def test_the_readme_lists_every_case() -> None:
+    readme = (Path(__file__).parent / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", readme, flags=re.MULTILINE))
+    assert listed == set(SLUGS)
+
+
 def test_each_case_has_its_own_start() -> None:
     starts = Counter(case.alert.startsAt for case in CASES.values())
     assert max(starts.values()) == 1, [s for s, n in starts.items() if n > 1]
