@@ -57,9 +57,13 @@ READ_WINDOW = timedelta(minutes=10)
 
 
 def evidence_text(case: Case) -> str:
-    """Everything a triage could read, lower-cased: objects, logs, the alert."""
+    """Everything a triage could read, lower-cased: objects, logs, the alert, series, drift."""
     parts = [json.dumps(case.objects), json.dumps(case.alert.model_dump())]
     parts += [log.text for log in case.logs]
+    if case.prometheus:
+        parts += [series.series for series in case.prometheus.series]
+    if case.drift and case.drift.via != "none":
+        parts.append(json.dumps(case.drift.model_dump()))
     return "\n".join(parts).lower()
 
 
@@ -170,6 +174,21 @@ def test_logs_belong_to_pods_and_their_containers(slug: str) -> None:
 
 
 @pytest.mark.parametrize("slug", SLUGS)
+def test_the_alert_names_a_target_in_the_snapshot(slug: str) -> None:
+    """The labels lead to the model: its InferenceService, its Deployment, or one of its pods."""
+    case = CASES[slug]
+    labels = case.alert.labels
+    isvcs = named(case, {"InferenceService"})
+    targets = [
+        labels.get("inferenceservice") in isvcs,
+        labels.get("deployment") in named(case, {"Deployment"}),
+        labels.get("pod") in named(case, {"Pod"}),
+    ]
+    assert any(targets), f"no object answers to the alert's labels {labels}"
+    assert labels.get("namespace") == "models"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
 def test_facts_and_secrets_are_in_the_evidence(slug: str) -> None:
     case = CASES[slug]
     text = evidence_text(case)
@@ -273,6 +292,12 @@ def test_alert_names() -> None:
     }  # fmt: skip
     assert wanted <= names, sorted(wanted - names)
     assert "PodRestarting" in names or "KubePodCrashLooping" in names
+
+
+def test_the_readme_lists_every_case() -> None:
+    readme = (Path(__file__).parent / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", readme, flags=re.MULTILINE))
+    assert listed == set(SLUGS)
 
 
 def test_each_case_has_its_own_start() -> None:
