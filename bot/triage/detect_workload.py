@@ -207,6 +207,18 @@ def pod_findings(
                 )
             )
         for cond in pod.conditions:
+            lost = cond.type == "DisruptionTarget" and cond.status == "True"
+            if (lost and cond.reason == "DeletionByTaintManager") or pod.reason == "NodeLost":
+                line = f"node {pod.node or '?'} unreachable: {cond.message or pod.message}"
+                found = Finding(
+                    "node",
+                    "infrastructure",
+                    0.75,
+                    "The model's node is not ready (its pods are being evicted)",
+                    line,
+                    f"Check or remove node {pod.node or '?'}; its pods are rescheduled elsewhere.",
+                )
+                out.append(found.at(pod=pod.name, revision=pod.revision, node=pod.node))
             if cond.type == "PodScheduled" and cond.status == "False":
                 line = f"cannot be scheduled: {_clip(cond.message or cond.reason)}"
                 found = Finding(

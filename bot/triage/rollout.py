@@ -104,9 +104,12 @@ def rollback_target(isvc: InferenceServiceEvidence, bad: str, failing: Set[str])
         reverse=True,
     )
     rejected: list[str] = []
+    component = _component(bad)
     for name in [*named, *(r.name for r in older)]:
         if not name or name == bad or name in rejected:
             continue
+        if component and _component(name) != component:
+            continue  # a transformer goes back to a transformer, a predictor to a predictor
         revision = known.get(name)
         if known and revision is None:
             rejected.append(name)  # gone: garbage-collected or never existed
@@ -124,6 +127,12 @@ def rollback_target(isvc: InferenceServiceEvidence, bad: str, failing: Set[str])
             rejected
         ) + " not ready or failing)"
     return "", "no earlier revision is known"
+
+
+def _component(name: str) -> str:
+    """`x-transformer` of `x-transformer-00004` (or of a ReplicaSet `x-predictor-7f8d9c6b5`)."""
+    head, _, tail = name.rpartition("-")
+    return head if head and (tail.isdigit() or len(tail) >= 8) else ""
 
 
 def rollback_how(isvc: InferenceServiceEvidence) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.alerts.models import Notification
@@ -57,6 +57,8 @@ from bot.triage.verdict_text import finding_lines, health, unknown_reasons
 
 E = TypeVar("E", bound=Evidence)
 
+# Drift that began this soon around a rollout is the rollout's doing.
+DRIFT_AFTER_ROLLOUT = (timedelta(minutes=2), timedelta(minutes=20))
 MIN_SCORE = 0.3  # below this no category is claimed: `unknown`, with what was seen
 _ORDER = ("rollout", "infrastructure", "data-drift", "concept-drift")  # ties go left
 
@@ -121,6 +123,16 @@ def _rollout(
         return None, set()
     new = change.revision
     scoped = [f for f in findings if new and f.revision == new and weights[id(f)] > 0]
+    # Inputs that jumped right after the revision went out were changed by it (a transformer
+    # that rescales a feature), not by the world: the rollout claims that drift.
+    scoped += [
+        f
+        for f in findings
+        if change.changed  # resources alone cannot change what callers send
+        and f.cause == "feature-drift"
+        and f.began is not None
+        and change.at - DRIFT_AFTER_ROLLOUT[0] <= f.began <= change.at + DRIFT_AFTER_ROLLOUT[1]
+    ]
     elsewhere = {
         f.cause
         for f in findings
@@ -261,10 +273,11 @@ def _finding_verdict(
 
 def unknown(target: Target, reasons: Sequence[str] = ()) -> Verdict:
     """The honest answer when nothing reaches a verdict: what was seen and what was not."""
+    what = f" for {target.describe()}" if target.names_workload or target.model else ""
     return Verdict(
         category="unknown",
         confidence=0.0,
-        summary="No clear cause found",
+        summary=f"No clear cause found{what}",
         reasons=tuple(reasons) or ("the alert labels name no workload to inspect",),
         action="Investigate by hand: open the alert's graph and the model's logs.",
         action_kind="investigate",
