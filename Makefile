@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# A laptop run: the JSON API answers without a token (api.public), which `serve` refuses
+# unless told; a cluster install sets TRIAGE_BOT_API_TOKEN instead (README, Trust model).
 run: $(STAMP)
-	TRIAGE_BOT_DATA_DIR=$${TRIAGE_BOT_DATA_DIR:-$(DATA_DIR)} $(BIN)/triage-bot serve --host $(HOST) --port $(PORT)
+	@echo "make run: api.public=true (TRIAGE_BOT_API__PUBLIC): /api/* needs no token on $(HOST):$(PORT)"
+	TRIAGE_BOT_API__PUBLIC=$${TRIAGE_BOT_API__PUBLIC:-true} TRIAGE_BOT_DATA_DIR=$${TRIAGE_BOT_DATA_DIR:-$(DATA_DIR)} $(BIN)/triage-bot serve --host $(HOST) --port $(PORT)
 
 # Prometheus and Alertmanager are real binaries from Debian; install them when missing.
 system-deps:

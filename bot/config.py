@@ -148,6 +148,14 @@ class DriftSettings(BaseModel):
     models: tuple[DriftModelSettings, ...] = ()
 
 
+class ApiSettings(BaseModel):
+    """Exposure of `/api/*` (bot.auth): closed unless a token is set or this says public."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    public: bool = False  # true: no token needed; for a laptop (`make run`), never a cluster
+
+
 class Settings(BaseSettings):
     """Every setting of the service."""
 
@@ -161,6 +169,7 @@ class Settings(BaseSettings):
 
     webhook_token: SecretStr | None = None
     api_token: SecretStr | None = None
+    api: ApiSettings = ApiSettings()
     data_dir: Path = Path("var")
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
     queue_size: int = Field(default=1000, gt=0)

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.promql.collector import prometheus_collectors
 from bot.triage.collector import Collector
 from bot.triage.pipeline import Pipeline
+from bot.triage.target import NameGuard
 from bot.triage.verdict import decide
 
 
@@ -25,7 +26,9 @@ async def open_pipeline(
 ) -> Pipeline:
     """The pipeline with `extra` collectors, the cluster's and Prometheus's."""
     collectors = [*extra]
-    collectors += await stack.enter_async_context(cluster_collectors(settings))
+    # Names from alert labels reach the Kubernetes API only when valid (triage.target).
+    cluster = await stack.enter_async_context(cluster_collectors(settings))
+    collectors += [NameGuard(c, settings.target_labels) for c in cluster]
     session = await stack.enter_async_context(aiohttp.ClientSession())
     collectors += prometheus_collectors(settings, session)
     return Pipeline(
