@@ -90,6 +90,7 @@ class RetrainSettings(BaseModel):
     configmap_key: str = "job.yaml"
     timeout_seconds: float = Field(default=3600.0, gt=0)
     log_tail_lines: int = Field(default=20, gt=0)
+    allowed_secrets: tuple[str, ...] = ()  # secrets a Job may read (actions.job_policy)
 
 
 class ActionSettings(BaseModel):

@@ -4,7 +4,8 @@ Used by tests/e2e/test_end_to_end.py and bench/e2e.py. Everything is real except
 server (tests/fakes/servers.py's simulator), the Kubernetes API (tests/fakes/fake_kube.py,
 loaded with one scenario timed to now) and Slack (tests/fakes/fake_slack.py):
 
-- Prometheus evaluates the rules of manifests/base/prometheusrule.yaml, made quick with
+- Prometheus evaluates the rules of
+  manifests/components/prometheus-operator/prometheusrule.yaml, made quick with
   `rules_from_prometheus_rule` (short `for:` and range selectors), scraping every second;
 - Alertmanager runs manifests/alertmanager/alertmanager.yml with only the bot's URL, the
   token file and the timings replaced;
@@ -46,7 +47,7 @@ from tests.fakes.servers import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS_RULE = ROOT / "manifests" / "base" / "prometheusrule.yaml"
+PROMETHEUS_RULE = ROOT / "manifests" / "components" / "prometheus-operator" / "prometheusrule.yaml"
 PLAIN_ALERTMANAGER = ROOT / "manifests" / "alertmanager" / "alertmanager.yml"
 TOKEN = "e2e-webhook-token"
 API_TOKEN = "e2e-api-token-0123456789abcdef"

@@ -65,6 +65,34 @@ def example_objects() -> list[dict[str, Any]]:
     return kustomize(MANIFESTS / "overlays" / "example")
 
 
+@pytest.fixture(scope="session")
+def plain_objects() -> list[dict[str, Any]]:
+    """What `kubectl apply -k manifests/plain` (no Prometheus Operator) would apply."""
+    return kustomize(MANIFESTS / "plain")
+
+
+# Every kustomization a user can build: the default, the plain variant, the overlays.
+VARIANTS = ("", "plain", "overlays/example")
+COMPONENTS = tuple(sorted(p.name for p in (MANIFESTS / "components").iterdir() if p.is_dir()))
+
+
+def with_components(*names: str) -> list[dict[str, Any]]:
+    """The base with these components, built from a throwaway kustomization beside it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=MANIFESTS) as tmp:
+        text = yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": ["../base"],
+                "components": [f"../components/{n}" for n in names],
+            }
+        )
+        (Path(tmp) / "kustomization.yaml").write_text(text)
+        return kustomize(Path(tmp))
+
+
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     """The one object of that kind and name."""
     found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
@@ -74,4 +102,5 @@ def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 def prometheus_rule() -> dict[str, Any]:
     """The PrometheusRule as written in the base (the source of the rule files)."""
-    return dict(yaml.safe_load((MANIFESTS / "base" / "prometheusrule.yaml").read_text()))
+    path = MANIFESTS / "components" / "prometheus-operator" / "prometheusrule.yaml"
+    return dict(yaml.safe_load(path.read_text()))
