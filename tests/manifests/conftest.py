@@ -104,3 +104,12 @@ def prometheus_rule() -> dict[str, Any]:
     """The PrometheusRule as written in the base (the source of the rule files)."""
     path = MANIFESTS / "components" / "prometheus-operator" / "prometheusrule.yaml"
     return dict(yaml.safe_load(path.read_text()))
+
+
+def venv_tool(name: str, install: str) -> str:
+    """A program from the venv running the tests (or PATH); fails naming how to install it."""
+    venv_bin = str(Path(sys.executable).parent)
+    found = shutil.which(name, path=venv_bin) or shutil.which(name)
+    if found is None:
+        pytest.fail(f"`{name}` is not installed (and these tests need it): {install}")
+    return found
