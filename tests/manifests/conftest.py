@@ -5,11 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.fakes.fake_kube import FakeKube, running_fake_kube
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -113,3 +116,10 @@ def venv_tool(name: str, install: str) -> str:
     if found is None:
         pytest.fail(f"`{name}` is not installed (and these tests need it): {install}")
     return found
+
+
+@pytest.fixture
+async def kube() -> AsyncIterator[FakeKube]:
+    """A fake Kubernetes API server on a loopback port."""
+    async with running_fake_kube() as fake:
+        yield fake
