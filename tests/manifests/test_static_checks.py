@@ -23,6 +23,7 @@ from tests.manifests.conftest import (
     MANIFESTS,
     ROOT,
     VARIANTS,
+    find,
     kustomize,
     venv_tool,
     with_components,
@@ -59,6 +60,27 @@ def test_every_variant_and_component_builds_and_validates(
                 kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
             except kubernetes_validate.ValidationError as exc:
                 pytest.fail(f"{name}: {obj['kind']} {obj['metadata']['name']}: {exc.message}")
+
+
+def test_the_retrain_job_template_is_a_valid_job(
+    builds: dict[str, list[dict[str, Any]]],
+) -> None:
+    for objects in builds.values():
+        template = find(objects, "ConfigMap", "triage-bot-retrain-template")
+        job = yaml.safe_load(template["data"]["job.yaml"])
+        job["metadata"]["name"] = "retrain-x"  # the bot names it
+        kubernetes_validate.validate(job, K8S_VERSION, strict=True)
+
+
+def test_validation_catches_a_typo() -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {"replicas": 1, "selectr": {}, "template": {}},
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
 
 
 def test_hadolint_passes_the_dockerfile_and_catches_a_bad_one(tmp_path: Path) -> None:
