@@ -57,7 +57,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_app
     from bot.logs import configure
 
+    problem = _api_problem(settings)
+    if problem is not None:
+        print(f"triage-bot: {problem}", file=sys.stderr)
+        return 2
     configure(settings.log_format, settings.log_level)
+    if settings.api.public:
+        log.warning("api.public is true: /api/* answers anyone who can reach the port")
     if settings.webhook_token is None:
         log.warning(
             "TRIAGE_BOT_WEBHOOK_TOKEN is not set: /alertmanager accepts unauthenticated posts"
@@ -122,11 +128,23 @@ def _drift(args: argparse.Namespace) -> int:
     )
 
 
+def _api_problem(settings: Settings) -> str | None:
+    from bot.auth import api_exposure_problem
+
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return api_exposure_problem(token, settings.api.public)
+
+
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    problem = _api_problem(settings)
+    if problem is not None:
+        print(f"triage-bot: {problem}", file=sys.stderr)
+        return 2
     source = str(args.config) if args.config else "environment"
     print(f"configuration OK ({source})")
     print(f"  data dir: {settings.data_dir}")
     print(f"  webhook auth: {'bearer token' if settings.webhook_token else 'NONE (warning)'}")
+    print(f"  api auth: {'bearer token' if settings.api_token else 'NONE (api.public: true)'}")
     print(f"  cluster: {'configured' if settings.cluster_configured else 'not configured'}")
     print(f"  prometheus: {settings.prometheus_url or 'not configured'}")
     print(f"  slack: {'bot token set' if settings.slack_bot_token else 'console output'}")

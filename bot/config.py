@@ -124,6 +124,7 @@ class RetrainSettings(BaseModel):
     configmap_key: str = "job.yaml"
     timeout_seconds: float = Field(default=3600.0, gt=0)
     log_tail_lines: int = Field(default=20, gt=0)
+    allowed_secrets: tuple[str, ...] = ()  # secrets a Job may read (actions.job_policy)
 
 
 class ActionSettings(BaseModel):
@@ -182,6 +183,14 @@ class DriftSettings(BaseModel):
     models: tuple[DriftModelSettings, ...] = ()
 
 
+class ApiSettings(BaseModel):
+    """Exposure of `/api/*` (bot.auth): closed unless a token is set or this says public."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    public: bool = False  # true: no token needed; for a laptop (`make run`), never a cluster
+
+
 class Settings(BaseSettings):
     """Every setting of the service."""
 
@@ -195,6 +204,7 @@ class Settings(BaseSettings):
 
     webhook_token: SecretStr | None = None
     api_token: SecretStr | None = None
+    api: ApiSettings = ApiSettings()
     data_dir: Path = Path("var")
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
     queue_size: int = Field(default=1000, gt=0)

@@ -21,6 +21,7 @@ from bot.promql.drift import PrometheusDriftCollector
 from bot.triage.collector import Collector
 from bot.triage.log_patterns import CATALOGUE, LogPattern, pattern
 from bot.triage.pipeline import Pipeline
+from bot.triage.target import NameGuard
 from bot.triage.verdict import Diagnosis
 
 
@@ -48,7 +49,9 @@ async def open_pipeline(
     in Prometheus.
     """
     collectors = [*extra]
-    collectors += await stack.enter_async_context(cluster_collectors(settings))
+    # Names from alert labels reach the Kubernetes API only when valid (triage.target).
+    cluster = await stack.enter_async_context(cluster_collectors(settings))
+    collectors += [NameGuard(c, settings.target_labels) for c in cluster]
     session = await stack.enter_async_context(aiohttp.ClientSession())
     collectors += prometheus_collectors(settings, session)
     if not drift_engine:
