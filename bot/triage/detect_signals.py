@@ -15,7 +15,7 @@ from datetime import datetime
 from bot.alerts.models import Notification
 from bot.triage.detect_workload import memory_finding
 from bot.triage.evidence import AutoscalerEvidence, DriftEvidence, LogsEvidence, MetricsEvidence
-from bot.triage.findings import Finding, format_bytes, when
+from bot.triage.findings import ActionKind, Cause, Finding, format_bytes, when
 from bot.triage.log_patterns import LogPattern, match_line
 
 MEMORY_NEAR_LIMIT = 0.9
@@ -238,6 +238,32 @@ def drift_findings(drift: DriftEvidence, model: str, start: datetime) -> list[Fi
     return out
 
 
+# Our own resource alerts (manifests' PrometheusRule): what each says on its own.
+_RESOURCE_ALERTS: dict[str, tuple[Cause, float, str, str, ActionKind]] = {
+    "ModelCPUThrottled": (
+        "capacity",
+        0.6,
+        "The model is short of CPU (throttled at its limit)",
+        "Raise the CPU limit of the model container or add replicas (raise maxReplicas).",
+        "raise-capacity",
+    ),
+    "ModelMemoryNearLimit": (
+        "oom",
+        0.55,
+        "The model container is near its memory limit",
+        "Raise the memory limit of the model container before it is OOMKilled.",
+        "raise-memory",
+    ),
+    "ModelNetworkErrors": (
+        "node",
+        0.5,
+        "The model's pods see network errors",
+        "Check the node's network and the CNI of the pods named in the alert.",
+        "investigate",
+    ),
+}
+
+
 def alert_findings(notification: Notification, model: str) -> list[Finding]:
     """What the alert's own name, labels and annotations say (drift and accuracy alerts)."""
     out: list[Finding] = []
@@ -251,6 +277,13 @@ def alert_findings(notification: Notification, model: str) -> list[Finding]:
         feature = alert.labels.get("feature", "")
         subject = alert.labels.get("model") or model or "the model"
         said = alert.annotations.get("summary") or alert.annotations.get("description") or name
+        where = "/".join(x for x in (alert.labels.get("pod"), alert.labels.get("container")) if x)
+        if name in _RESOURCE_ALERTS:
+            cause, strength, summary, action, kind = _RESOURCE_ALERTS[name]
+            line = f"alert {name}{' on ' + where if where else ''}: {said}"
+            found = Finding(cause, "infrastructure", strength, summary, line, action, kind)
+            out.append(found.at(pod=alert.labels.get("pod", ""), began=alert.starts_at))
+            continue
         if _ACCURACY.search(name):
             line = f"alert {name}: {said}"
             out.append(

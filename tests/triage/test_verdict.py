@@ -519,3 +519,5 @@ def test_decide_always_answers_sensibly(
     assert verdict.reasons and verdict.action
     if verdict.action_kind == "rollback":
         assert verdict.details["rollback_to"].startswith("wine-predictor-")
+        # Never back to the revision that is failing.
+        assert verdict.details["rollback_to"] != verdict.details["bad_revision"]
