@@ -39,6 +39,20 @@ def _parser() -> argparse.ArgumentParser:
     triage.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster to inspect")
     triage.add_argument("--config", type=Path, help="YAML configuration file")
     triage.add_argument("--json", action="store_true", help="print the triage as JSON")
+    triage.add_argument(
+        "--data-dir", type=Path, help="a service's data dir: drift history is read from its store"
+    )
+    triage.add_argument(
+        "--prometheus-url", help="Prometheus to query: the alert's expression and drift series"
+    )
+
+    export = sub.add_parser("export-case", help="write a stored triage as an incident-corpus case")
+    export.add_argument("group", help="the group key, or its short id as Slack's buttons carry it")
+    export.add_argument("--data-dir", type=Path, help="the service's data dir (its store)")
+    export.add_argument("--config", type=Path, help="YAML configuration file")
+    export.add_argument(
+        "--expect", default="", help="CATEGORY[/CAUSE] when the diagnosis was wrong or unmarked"
+    )
 
     drift = sub.add_parser("drift", help="compare two CSV samples for drift")
     drift.add_argument("reference", type=Path, help="reference CSV with a header row")
@@ -115,6 +129,21 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_case(args: argparse.Namespace, settings: Settings) -> int:
+    import yaml
+
+    from bot.export_case import ExportError, export_case, feedback, stored_report
+
+    try:
+        report = stored_report(settings.database_path, args.group)
+        case = export_case(report, feedback(settings.database_path, report), args.expect)
+    except ExportError as exc:
+        print(f"triage-bot: {exc}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(case, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
 def _drift(args: argparse.Namespace) -> int:
     from bot.drift.command import run_drift_command
 
@@ -159,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides: dict[str, Any] = {}
     if getattr(args, "kubeconfig", None):
         overrides["kubeconfig"] = args.kubeconfig
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "prometheus_url", None):
+        overrides["prometheus_url"] = args.prometheus_url
     try:
         settings = load_settings(args.config, **overrides)
     except ConfigError as exc:
@@ -168,4 +201,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args, settings)
     if args.command == "triage":
         return _triage(args, settings)
+    if args.command == "export-case":
+        return _export_case(args, settings)
     return _check_config(args, settings)
