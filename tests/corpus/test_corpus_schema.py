@@ -29,6 +29,7 @@ from tests.corpus.schema import (
     load_cases,
     parse_time,
 )
+from tests.fakes.fake_kube import FakeKube, parse_path
 from tests.manifests.conftest import require_tool
 
 CASES = load_cases()
@@ -186,6 +187,54 @@ def test_the_alert_names_a_target_in_the_snapshot(slug: str) -> None:
     ]
     assert any(targets), f"no object answers to the alert's labels {labels}"
     assert labels.get("namespace") == "models"
+
+
+def target_isvc(case: Case) -> str:
+    """The InferenceService an alert is about, through a pod or Deployment label if need be."""
+    labels = case.alert.labels
+    if "inferenceservice" in labels:
+        return labels["inferenceservice"]
+    for obj in case.objects:
+        if obj["kind"] in ("Pod", "Deployment") and obj["metadata"]["name"] in (
+            labels.get("pod"),
+            labels.get("deployment"),
+        ):
+            return str(obj["metadata"]["labels"][ISVC_LABEL])
+    raise AssertionError(f"no target for {labels}")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_fake_api_serves_the_model_by_its_label(slug: str) -> None:
+    """The wire-level fake stores every object, and the isvc label selects the model's pods."""
+    case = CASES[slug]
+    kube = FakeKube()
+    for obj in case.objects:
+        kube.add(obj)
+    selector = {"labelSelector": f"{ISVC_LABEL}={target_isvc(case)}"}
+    pods = parse_path("/api/v1/namespaces/models/pods")
+    revisions = parse_path("/apis/serving.knative.dev/v1/namespaces/models/revisions")
+    assert pods is not None and revisions is not None
+    assert kube.matching(pods, selector), "no pod carries the model's label"
+    if not is_raw(case):
+        assert kube.matching(revisions, selector), "a serverless model without revisions"
+
+
+# Paths a triage reads; every injected fault must hit at least one of them.
+READ_PATHS = [
+    "/api/v1/namespaces/models/pods",
+    "/api/v1/namespaces/models/pods/p/log",
+    "/api/v1/namespaces/models/events",
+    "/apis/events.k8s.io/v1/namespaces/models/events",
+    "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices/m",
+    "/apis/serving.knative.dev/v1/namespaces/models/revisions",
+    "/apis/apps/v1/namespaces/models/replicasets",
+]
+
+
+@pytest.mark.parametrize("slug", [s for s in SLUGS if CASES[s].faults])
+def test_faults_hit_a_read(slug: str) -> None:
+    for fault in CASES[slug].faults:
+        assert any(re.search(fault.path, path) for path in READ_PATHS), fault.path
 
 
 @pytest.mark.parametrize("slug", SLUGS)
