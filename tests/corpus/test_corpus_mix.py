@@ -101,3 +101,20 @@ def test_unknown_keys_are_rejected(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump(doc))
     with pytest.raises(ValueError, match="categroy"):
         load_case(bad)
+
+
+def test_slugs_start_with_their_category() -> None:
+    prefixes = {
+        "rollout-": "rollout",
+        "infra-": "infrastructure",
+        "data-": "data-drift",
+        "drift-": "data-drift",
+        "concept-": "concept-drift",
+        "unknown-": "unknown",
+    }
+    wrong = {
+        slug: case.expect.category
+        for slug, case in CASES.items()
+        if prefixes.get(slug.split("-")[0] + "-") != case.expect.category
+    }
+    assert wrong == {}
