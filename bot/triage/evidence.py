@@ -311,6 +311,38 @@ class LogsEvidence(Evidence):
 
 
 @dataclass(frozen=True)
+class NodeState:
+    """A node that runs the model's pods, with the conditions that are not as they should be."""
+
+    name: str
+    ready: bool | None
+    problems: tuple[Condition, ...] = ()  # Ready not True, or a pressure condition True
+    unschedulable: bool = False
+
+
+@dataclass(frozen=True)
+class NodesEvidence(Evidence):
+    """The nodes of the model's pods."""
+
+    kind: ClassVar[str] = "nodes"
+    nodes: tuple[NodeState, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """Each node with a problem, or that all are healthy."""
+        bad = [n for n in self.nodes if n.problems or n.unschedulable]
+        if not bad:
+            return (f"{len(self.nodes)} nodes of the model's pods healthy",) if self.nodes else ()
+        return tuple(
+            f"node {n.name}: "
+            + ", ".join(
+                f"{c.type}={c.status}" + (f" ({c.reason})" if c.reason else "") for c in n.problems
+            )
+            + (", cordoned" if n.unschedulable else "")
+            for n in bad
+        )
+
+
+@dataclass(frozen=True)
 class Scaler:
     """One autoscaler of the model: a HorizontalPodAutoscaler or a Knative PodAutoscaler."""
 

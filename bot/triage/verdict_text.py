@@ -16,6 +16,7 @@ from bot.triage.evidence import (
     InferenceServiceEvidence,
     LogsEvidence,
     MetricsEvidence,
+    NodesEvidence,
     PodsEvidence,
 )
 from bot.triage.findings import Finding, duration
@@ -26,6 +27,7 @@ _SOURCES: tuple[tuple[type[Evidence], str], ...] = (
     (EventsEvidence, "warning events"),
     (LogsEvidence, "logs"),
     (AutoscalerEvidence, "autoscalers"),
+    (NodesEvidence, "nodes"),
     (MetricsEvidence, "Prometheus metrics"),
     (DriftEvidence, "drift"),
 )
