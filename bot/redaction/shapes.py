@@ -144,8 +144,9 @@ SHAPES: tuple[Shape, ...] = (
     # Authorization: <scheme> <credentials>; any scheme (Bearer, Basic, ApiKey, Token...).
     _shape(
         "authorization-header",
-        rf"\b((?:proxy-)?authorization{_Q}?\s*[:=]\s*{_Q}?(?:[A-Za-z][A-Za-z0-9_-]*\s+)?)"
-        r"(?!\[REDACTED)[^\s\"'\\,;]+",
+        rf"\b((?:proxy-)?authorization{_Q}?\s*[:=]\s*{_Q}?"
+        r"(?!(?:[A-Za-z][A-Za-z0-9_-]*\s+)?\[REDACTED)(?:[A-Za-z][A-Za-z0-9_-]*\s+)?)"
+        r"[^\s\"'\\,;]+",
         rf"\1{MASK}",
         "authorization",
         flags=_I,
@@ -162,7 +163,7 @@ SHAPES: tuple[Shape, ...] = (
     ),
     _shape(
         "cookie-header",
-        r"\b((?:set-)?cookie\s*:\s*)(?!\[REDACTED\])[^\r\n\"'\\]+",
+        r"\b((?:set-)?cookie\s*:\s*+)(?!\[REDACTED\])[^\r\n\"'\\]+",
         rf"\1{MASK}",
         "cookie",
         flags=_I,
