@@ -113,7 +113,7 @@ SHAPES: tuple[Shape, ...] = (
         r"\b(?:(?:AKIA|ASIA)[0-9A-Z]{16}|xox[abposr]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}"
         r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
         r"|gl(?:pat|ptt|dt|rt|cbt|oas|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}"
-        r"|hf_[A-Za-z0-9]{20,}|api_org_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{30,}"
+        r"|hf_[A-Za-z0-9]{20,}|api_org_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{20,}"
         r"|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,}"
         r"|sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}|ya29\.[0-9A-Za-z_-]{20,}"
         r"|dop_v1_[a-f0-9]{40,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,})",
