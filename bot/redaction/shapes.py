@@ -56,6 +56,11 @@ _QUOTED = r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\\"(?:(?!\\").)*\\")"""
 _BARE = r"""(?:[^\s"'&,;}%\\]|%(?!26)[0-9A-Fa-f]{2})+"""
 
 
+_TOKEN_HINTS = tuple(
+    "akia asia xox xapp- ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ glpat- glptt- gldt- glrt- glcbt-"
+    " gloas- glsoat- glft- glimt- glagent- hf_ api_org_ npm_ sk_ rk_ whsec_ sk- aiza ya29."
+    " dop_v1_ sg.".split()  # noqa: SIM905 (a list of 31 short literals reads worse)
+)
 _KEY_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "sas", "sig", "auth")
 
 
@@ -98,7 +103,10 @@ SHAPES: tuple[Shape, ...] = (
     # scheme://user:password@host: the password may itself hold @, so up to the last @
     # before the path; user and host stay.
     _shape(
-        "url-password", r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s/?#]*@", rf"\1{MASK}@", "://"
+        "url-password",
+        r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s/?#]*@",
+        rf"\1{MASK}@",
+        "://",
     ),
     _shape(
         "webhook-url",
@@ -118,28 +126,7 @@ SHAPES: tuple[Shape, ...] = (
         r"|sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}|ya29\.[0-9A-Za-z_-]{20,}"
         r"|dop_v1_[a-f0-9]{40,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,})",
         MASK,
-        "akia",
-        "asia",
-        "xox",
-        "xapp-",
-        "ghp_",
-        "gho_",
-        "ghu_",
-        "ghs_",
-        "ghr_",
-        "github_pat_",
-        "gl",
-        "hf_",
-        "api_org_",
-        "npm_",
-        "sk_",
-        "rk_",
-        "whsec_",
-        "sk-",
-        "aiza",
-        "ya29.",
-        "dop_v1_",
-        "sg.",
+        *_TOKEN_HINTS,
     ),
     # Authorization: <scheme> <credentials>; any scheme (Bearer, Basic, ApiKey, Token...).
     _shape(
@@ -166,18 +153,6 @@ SHAPES: tuple[Shape, ...] = (
         r"\b((?:set-)?cookie\s*:\s*+)(?!\[REDACTED\])[^\r\n\"'\\]+",
         rf"\1{MASK}",
         "cookie",
-        flags=_I,
-    ),
-    # Key=value pairs of ;-separated connection strings (Azure storage, ADO.NET).
-    _shape(
-        "connection-string",
-        r"\b((?:Account|SharedAccess)Key|SharedAccessSignature|Password|Pwd)=(?!\[REDACTED\])"
-        r"([^;\s\"']+)",
-        rf"\1={MASK}",
-        "key=",
-        "signature=",
-        "password=",
-        "pwd=",
         flags=_I,
     ),
     # Docker config: {"auths": {"host": {"auth": "<base64 user:password>"}}}
@@ -207,24 +182,17 @@ SHAPES: tuple[Shape, ...] = (
     # --password x, --api-key=x, --db-token 'x': command lines in events and Job logs.
     _shape(
         "cli-flag",
-        rf"(--?[\w-]*?{_KEY}(?:\s+|=))(?!-|{_STOP}|\[REDACTED\])({_QUOTED}|\S+)",
+        rf"(?<![\w-])(--?[\w-]*?{_KEY}(?:\s+|=))(?!-|{_STOP}|\[REDACTED\])({_QUOTED}|\S+)",
         _keep_quotes,
         "--",
         flags=_I,
     ),
-    # "password": "x", \"token\": \"x\", password='two words'
+    # "password": "x", \"token\": \"x\", password='two words'; token: x, api_key=x,
+    # ?sig=x&, client_secret%3Dx; Password=x; and AccountKey=x; of connection strings.
     _shape(
-        "key-quoted",
-        rf"({_KEY}{_Q}?{_SEP})({_QUOTED})",
+        "key-value",
+        rf"({_KEY}{_Q}?{_SEP})({_QUOTED}|(?!{_STOP}|\[REDACTED\]){_BARE})",
         _keep_quotes,
-        *_KEY_HINTS,
-        flags=_I,
-    ),
-    # token: x, api_key=x, ?sig=x&, client_secret%3Dx
-    _shape(
-        "key-bare",
-        rf"({_KEY}{_Q}?{_SEP})(?!{_STOP}|\[REDACTED\]){_BARE}",
-        rf"\1{MASK}",
         *_KEY_HINTS,
         flags=_I,
     ),
