@@ -57,9 +57,9 @@ _BARE = r"""(?:[^\s"'&,;}%\\]|%(?!26)[0-9A-Fa-f]{2})+"""
 
 
 _TOKEN_HINTS = tuple(
-    "akia asia xox xapp- ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ glpat- glptt- gldt- glrt- glcbt-"
+    "akia asia xox xapp- ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ glpat- glptt- gldt- glrt- glcbt-"  # noqa: SIM905
     " gloas- glsoat- glft- glimt- glagent- hf_ api_org_ npm_ sk_ rk_ whsec_ sk- aiza ya29."
-    " dop_v1_ sg.".split()  # noqa: SIM905 (a list of 31 short literals reads worse)
+    " dop_v1_ sg.".split()
 )
 _KEY_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "sas", "sig", "auth")
 
