@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import traceback
 import types
 import typing
@@ -19,13 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.alerts.models import Notification
+from bot.logs import TextFormatter
 from bot.notify.text import render_text
 from bot.slack.render import render_message
-from bot.triage.collector import TriageContext
+from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import Evidence
 from bot.triage.pipeline import Pipeline
 from bot.triage.verdict import decide
@@ -213,3 +216,33 @@ async def test_a_planted_secret_never_leaves_the_pipeline(case: tuple[Evidence, 
 
 def test_every_evidence_kind_is_generated() -> None:
     assert len(KINDS) >= 6, [k.kind for k in KINDS]
+
+
+@dataclasses.dataclass
+class Failing:
+    """A collector whose failure quotes what the API answered."""
+
+    name: str
+    error: Exception
+    timeout: float = 5.0
+
+    async def collect(self, context: TriageContext) -> Evidence | None:
+        raise self.error
+
+
+async def test_collector_notes_and_logged_exceptions_are_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token, password = "tok9f8e7d6c5b4a3", "hunter2xyz"
+    collectors = [
+        Failing("api", CollectorError(f"403: Authorization: Bearer {token}")),
+        Failing("buggy", RuntimeError(f"cannot parse password={password}")),
+    ]
+    with caplog.at_level(logging.ERROR):
+        report = await Pipeline(collectors, decide).run(NOTIFICATION)
+    notes = " ".join(report.notes())
+    assert "Bearer [REDACTED]" in notes and "password=[REDACTED]" in notes
+    assert token not in notes and password not in notes
+    logged = "\n".join(TextFormatter().format(record) for record in caplog.records)
+    assert "collector failed" in logged and "RuntimeError" in logged
+    assert password not in logged

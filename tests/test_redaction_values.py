@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from bot.cluster.excerpt import extract
 from bot.logs import JsonFormatter, TextFormatter
 from bot.redaction import MASK, redact, redact_value
 from bot.triage.evidence import KubeEvent, LogExcerpt, LogsEvidence, Series
@@ -98,3 +99,11 @@ def test_log_lines_and_tracebacks_are_redacted_in_both_formats() -> None:
         line = formatter.format(_record(SECRET))
         assert "hunter2xyz" not in line, type(formatter).__name__
         assert "collector failed password=" in line and "RuntimeError: API said" in line
+
+
+def test_the_boundary_after_the_excerpt_changes_nothing() -> None:
+    """`cluster.excerpt` redacts before cutting lines; the boundary then finds it done."""
+    log = "ERROR login postgresql://bot:hunter2xyz@db/x failed, api_key=abc123def\n" * 3
+    found = extract(log)
+    assert "hunter2xyz" not in " ".join(found.lines) and "abc123def" not in " ".join(found.lines)
+    assert redact_value(found) is found

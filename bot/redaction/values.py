@@ -25,7 +25,8 @@ def redact_value(value: T) -> T:
 
 def _walk(value: Any) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        clean = redact(value)
+        return value if clean == value else clean  # unchanged: the same object, no copies
     if value is None or isinstance(value, int | float | complex | bytes):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
