@@ -160,6 +160,10 @@ BENIGN = [
     "Back-off restarting failed container kserve-container in pod wine-predictor-7d9f-x",
     "http://user@host:8080/path",
     "PRIMARY KEY (id)",
+    # Python source lines that tracebacks quote.
+    "    def __init__(self, token: str, api_key: str | None = None) -> None:",
+    "    expected = APP_TOKEN if method == 'apps.connections.open' else BOT_TOKEN",
+    "docs: set `password=` in the config, never `token:` on the command line",
 ]
 
 

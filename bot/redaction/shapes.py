@@ -35,6 +35,8 @@ _STOP_WORDS = (
     r"|empty|null|none|nil|true|false|unexpected|ok|must|should|will|can|cannot|could"
     r"|may|does|did|do|file|field|provided|given|specified|found|changed|rotated|too"
     r"|ref|reference|value|values|redacted|enabled|disabled|on|off|<set|<redacted>"
+    # Python source quoted by tracebacks: `token: str`, `x = TOKEN if y else z`.
+    r"|if|else|then|when|str|bytes|int|bool|dict|list|any|object|self"
 )
 _STOP = rf"(?i:{_STOP_WORDS})(?![\w-])"
 # A secret's name in `name = value` shapes, matched as the end of a longer key
@@ -53,7 +55,7 @@ _Q = r"""(?:\\?["'])"""  # a quote, maybe escaped inside a JSON string
 _SEP = r"""\s*(?:[:=]|%3[dDaA])\s*"""
 _QUOTED = r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\\"(?:(?!\\").)*\\")"""
 # An unquoted value: up to whitespace, a quote, a separator; %26 (an encoded &) ends it.
-_BARE = r"""(?:[^\s"'&,;}%\\]|%(?!26)[0-9A-Fa-f]{2})+"""
+_BARE = r"""(?:[^\s"'`&,;}%\\]|%(?!26)[0-9A-Fa-f]{2})+"""
 
 
 _TOKEN_HINTS = tuple(
@@ -201,7 +203,7 @@ SHAPES: tuple[Shape, ...] = (
         "env-name-space",
         r"(?<![\w-])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN"
         r"|KEY|APIKEY|CREDENTIALS?)[ \t]+)"
-        rf"(?!{_STOP}|\[REDACTED\]|[-=:(<*])[^\s\"',;]+",
+        rf"(?!{_STOP}|\[REDACTED\]|[-=:(<*])[^\s\"'`,;]+",
         rf"\1{MASK}",
         "password",
         "passwd",
@@ -216,7 +218,7 @@ SHAPES: tuple[Shape, ...] = (
     _shape(
         "prose",
         r"\b((?:pass(?:word|wd|phrase)|secret|token|api[ _-]?key)\s+(?:was|is)(?:\s+set\s+to)?"
-        rf"\s+[\"']?)(?!{_STOP}|\[REDACTED\])[^\s\"',;]+",
+        rf"\s+[\"']?)(?!{_STOP}|\[REDACTED\])[^\s\"'`,;]+",
         rf"\1{MASK}",
         "pass",
         "secret",
