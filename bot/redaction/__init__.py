@@ -9,19 +9,22 @@ Every path from outside to Slack, the store, the logs, the audit and the APIs, a
 point that redacts it:
 
 1. Collectors -> evidence -> report. Every collector (`cluster.inference_services`,
-   `cluster.pods`, `cluster.events`, `cluster.logs`, `promql.collector`,
-   `drift.collector`, and any added later) is run by `triage.pipeline._run_one`, which
-   redacts the evidence (`redact_value`) and the note (a `CollectorError` or exception
-   message) as the collector returns. **Boundary A.** Everything after it is built from
-   redacted values: the verdict (`triage.verdict`), the `TriageReport`, and so
+   `cluster.pods`, `cluster.events`, `cluster.logs`, `cluster.autoscalers`,
+   `promql.collector`, `promql.drift`, `drift.collector`, `drift.stored`, and any added
+   later) is run by `triage.pipeline._run_one`, which redacts the evidence
+   (`redact_value`) and the note (a `CollectorError` or exception message) as the
+   collector returns. **Boundary A.** Everything after it is built from redacted values:
+   the findings and the verdict (`triage.detect_*`, `triage.verdict`), the `TriageReport`,
+   and so
    - the `triages` table (`store.save_report`) and `GET /api/triages`;
-   - `triage-bot triage` output, text and `--json` (`cli`, `offline`);
+   - `triage-bot triage` output, text and `--json` (`cli`, `offline`), and
+     `triage-bot export-case`, which writes a stored report out as a corpus case;
    - the console notifier (`notify.text`) and Slack messages (`slack.render`, the
      `slack_outbox` / `slack_messages` tables, `slack.notifier`), thread replies on change;
    - button payloads and action requests, which are built from the stored report.
-   Two collectors also redact before they cut text short (`cluster.excerpt` log lines,
-   `cluster.pods` / `cluster.events` messages), because half a secret has no shape left to
-   recognise; the boundary then finds nothing more to do.
+   Collectors that cut text short redact it first (`cluster.excerpt` log lines; the
+   messages of `cluster.pods`, `cluster.events`, `cluster.inference_services`), because
+   half a secret has no shape left to recognise; the boundary then finds nothing to do.
 2. Actions -> outcome. `actions.runner.ActionRunner.execute` redacts every
    `ActionOutcome` (summary and detail: the retraining Job's failure reason and log tail,
    Kubernetes and Alertmanager API errors, exception messages) before it is returned.

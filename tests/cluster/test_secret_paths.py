@@ -32,6 +32,7 @@ DB = "Sup3r@Secret!pw"
 STRIPE = "sk_live_51AbCdEfGhIjKlMnOpQr"
 API = "ak-7f3c9a1e2b4d"
 ISVC_TOKEN = "c0nd1t10nT0k3n"
+CUT = 2000  # where `cluster.pods` cuts a termination message
 SECRETS = (HF, HF[:10], DB, STRIPE, API, ISVC_TOKEN, "ssw0rd99")
 
 
@@ -50,9 +51,9 @@ def plant(kube: FakeKube) -> None:
             created=start - timedelta(days=10),
         )
     )
-    # The termination message is the log tail; the token straddles the 300-character cut,
-    # where its first 14 characters alone would no longer look like a token.
-    tail = "x" * 285 + f" {HF}\nKeyError: 'alcohol'"
+    # The termination message is the log tail; the token straddles the cut (`CUT`
+    # characters), where its first 14 characters alone would no longer look like a token.
+    tail = "x" * (CUT - 15) + f" {HF}\nKeyError: 'alcohol'"
     crashed = {
         "ready": False,
         "restartCount": 4,
