@@ -175,7 +175,9 @@ def planted_evidence(draw: st.DrawFn) -> tuple[Evidence, str]:
     count = _strings(evidence)
     assume(count > 0)
     template, prefix = draw(st.sampled_from(SHAPES))
-    secret = draw(st.text(_SECRET_CHARS, min_size=20, max_size=36))
+    # A digit-bearing tail keeps the secret from being a word the renderers print anyway
+    # (the shrinker once found "canaryTrafficPercent").
+    secret = draw(st.text(_SECRET_CHARS, min_size=16, max_size=32)) + "9Zq7"
     assume(secret not in repr(evidence))  # the secret is only where it is planted
     planted = template.format(prefix + secret)
     where = draw(st.integers(0, count - 1))
