@@ -424,7 +424,8 @@ class MetricsEvidence(Evidence):
         out: list[str] = []
         values = [v for s in self.series for _, v in s.points if v == v]  # NaN != NaN
         if values:
-            bound = f" (threshold {self.comparison} {self.threshold:g})" if self.comparison else ""
+            shown = self.comparison and self.threshold is not None
+            bound = f" (threshold {self.comparison} {self.threshold:g})" if shown else ""
             out.append(f"`{self.expression}` peaked at {max(values):.4g}{bound}")
         if self.traffic is not None and self.traffic_day_before:
             change = self.traffic / self.traffic_day_before - 1
