@@ -88,14 +88,16 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     settings = state.settings
     async with AsyncExitStack() as stack:
-        await state.drift.start()
+        # Each close is registered before its start, so a start that fails half-way
+        # still closes what it opened (sessions, threads) and the process can exit.
         stack.push_async_callback(state.drift.close)
+        await state.drift.start()
         extra = [*state.extra_collectors, state.drift.collector()]
         pipeline = await open_pipeline(settings, stack, extra)
         notifier: Notifier = ConsoleNotifier(state.notifier_stream)
         if settings.slack_bot_token is not None:
-            await state.slack.start()
             stack.push_async_callback(state.slack.close)
+            await state.slack.start()
             notifier = state.slack.notifier()
         else:
             stack.push_async_callback(notifier.close)

@@ -199,6 +199,16 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     actions: ActionSettings = ActionSettings()
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("slack_allowed_users", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
@@ -256,12 +266,53 @@ class Settings(BaseSettings):
         return self.kubeconfig is not None or "KUBERNETES_SERVICE_HOST" in os.environ
 
 
-def _format_errors(error: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
-    for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        lines.append(f"  {key}: {item['msg']}")
-    return "\n".join(lines)
+# Fields read from a variable other than TRIAGE_BOT_<FIELD> (their validation aliases).
+_ENV_ALIASES = {
+    "kubeconfig": "KUBECONFIG",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+}
+
+
+def env_name(*path: str) -> str:
+    """The environment variable of a setting (`drift`, `alpha` -> TRIAGE_BOT_DRIFT__ALPHA)."""
+    if len(path) == 1 and path[0] in _ENV_ALIASES:
+        return _ENV_ALIASES[path[0]]
+    return "TRIAGE_BOT_" + "__".join(p.upper() for p in path)
+
+
+def setting_name(*path: str, file_values: dict[str, Any] | None = None) -> str:
+    """How a person set this value: its environment variable when set there, else its key.
+
+    Error messages name it, so the fix is made where the value came from.
+    """
+    first = path[0] if path else ""
+    alias = {v.lower(): k for k, v in _ENV_ALIASES.items()}.get(first.lower())
+    if alias is not None:  # pydantic reports an alias-read field under the alias
+        path = (alias, *path[1:])
+    for depth in range(len(path), 0, -1):  # a nested value may come from its parent's JSON
+        if env_name(*path[:depth]) in os.environ:
+            return env_name(*path[:depth])
+    key = ".".join(path) or "(top level)"
+    return key if file_values is None or first not in file_values else f"{key} (config file)"
+
+
+def _message(item: Any) -> str:
+    # pydantic prefixes a validator's ValueError with "Value error, ": the reader needs
+    # only the reason.
+    return str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _format_errors(error: ValidationError, source: str, file_values: dict[str, Any]) -> str:
+    items = error.errors()
+    parts = []
+    for item in items:
+        path = tuple(str(p) for p in item["loc"])
+        parts.append(f"{setting_name(*path, file_values=file_values)}: {_message(item)}")
+    if len(parts) == 1:
+        return f"invalid configuration ({source}): {parts[0]}"
+    return f"invalid configuration ({source}): " + "; ".join(parts)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -285,10 +336,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the environment, the optional file and explicit overrides."""
-    values = read_config_file(config_file) if config_file else {}
-    values.update(overrides)
+    file_values = read_config_file(config_file) if config_file else {}
+    values = {**file_values, **overrides}
     source = f"file {config_file} and environment" if config_file else "environment"
     try:
         return Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source)) from exc
+        raise ConfigError(_format_errors(exc, source, file_values)) from exc

@@ -90,20 +90,26 @@ class Store:
         """Open (or create) the database and start the group-commit writer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(self.path)
-        # WAL lets the readers (API) run beside the writer; FULL fsyncs every commit.
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute(f"PRAGMA synchronous={self._synchronous}")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.executescript(_SCHEMA)
-        await db.commit()
-        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM notifications") as cur:
-            row = await cur.fetchone()
-        async with db.execute("SELECT group_key FROM triages") as cur:
-            self._triaged = {str(r[0]) for r in await cur.fetchall()}
+        try:
+            # WAL lets the readers (API) run beside the writer; FULL fsyncs every commit.
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute(f"PRAGMA synchronous={self._synchronous}")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.executescript(_SCHEMA)
+            await db.commit()
+            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM notifications") as cur:
+                row = await cur.fetchone()
+            async with db.execute("SELECT group_key FROM triages") as cur:
+                self._triaged = {str(r[0]) for r in await cur.fetchall()}
+            writer = GroupCommitWriter(self.path, self._synchronous)
+            await writer.start()
+        except BaseException:
+            # aiosqlite's thread is not a daemon: left open, it keeps the process alive.
+            await db.close()
+            raise
         self._conn = db
+        self._writer = writer
         self._next_id = int(row[0] if row else 0) + 1
-        self._writer = GroupCommitWriter(self.path, self._synchronous)
-        await self._writer.start()
         self.is_open = True
 
     @property

@@ -64,7 +64,9 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_invalid_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIAGE_BOT_MAX_BODY_BYTES", "0")
-    with pytest.raises(ConfigError, match="max_body_bytes"):
+    with pytest.raises(
+        ConfigError, match="TRIAGE_BOT_MAX_BODY_BYTES: Input should be greater than 0$"
+    ):
         load_settings()
 
 
