@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import __version__
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, kubeconfig_problem, load_settings
 
 log = logging.getLogger("bot")
 
@@ -35,9 +35,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 # --- serve -----------------------------------------------------------------------------
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
 def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument("--port", type=_port, default=8080, help="port to listen on")
     parser.add_argument("--config", type=Path, help="YAML configuration file")
 
 
@@ -84,8 +90,9 @@ def _triage(args: argparse.Namespace) -> int:
     settings = _settings(args)
     flag = args.kubeconfig
     if flag is not None:
-        if not flag.is_file():
-            return _fail(f"--kubeconfig {flag}: no such file")
+        problem = kubeconfig_problem(flag)
+        if problem:
+            return _fail(f"--kubeconfig: {problem}")
         settings = settings.model_copy(update={"kubeconfig": flag})
     try:
         notification = Notification.model_validate_json(args.payload.read_bytes())

@@ -225,8 +225,9 @@ class Settings(BaseSettings):
     @field_validator("kubeconfig")
     @classmethod
     def _kubeconfig_readable(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"no kubeconfig file at {value}")
+        problem = kubeconfig_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("prometheus_url", "alertmanager_url", "slack_api_url", mode="before")
@@ -264,6 +265,18 @@ class Settings(BaseSettings):
         if self.in_cluster is not None:
             return self.in_cluster or self.kubeconfig is not None
         return self.kubeconfig is not None or "KUBERNETES_SERVICE_HOST" in os.environ
+
+
+def kubeconfig_problem(path: Path) -> str | None:
+    """Why a kubeconfig file cannot be used before parsing it (None: try it)."""
+    if not path.is_file():
+        return f"no kubeconfig file at {path}"
+    try:
+        if not path.read_bytes().strip():
+            return f"kubeconfig file {path} is empty"
+    except OSError as exc:
+        return f"cannot read kubeconfig file {path}: {exc.strerror or exc}"
+    return None
 
 
 # Fields read from a variable other than TRIAGE_BOT_<FIELD> (their validation aliases).
