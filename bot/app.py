@@ -76,6 +76,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.store.open()
+    await api.open_audit(state.store)
     window = state.settings.dedup_window_seconds
     now = datetime.now(UTC)
     for key, at in await state.store.recent_dedup_keys(now - timedelta(seconds=window)):
@@ -94,7 +95,9 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         await state.drift.start()
         extra = [*state.extra_collectors, state.drift.collector()]
         pipeline = await open_pipeline(settings, stack, extra)
-        notifier: Notifier = ConsoleNotifier(state.notifier_stream)
+        notifier: Notifier = ConsoleNotifier(
+            state.notifier_stream, as_json=settings.log_format == "json"
+        )
         if settings.slack_bot_token is not None:
             stack.push_async_callback(state.slack.close)
             await state.slack.start()
@@ -182,7 +185,9 @@ def create_app(
     app.router.add_get("/readyz", api.readyz(state.ready))
     app.router.add_get("/api/triages", api.triages(store))
     app.router.add_get("/metrics", api.metrics(metrics.registry))
-    app.router.add_routes(slack.routes())
+    app.router.add_get("/api/audit", api.audit(store))
+    # Slack's own /api/audit answers only while Slack runs; the store's serves it always.
+    app.router.add_routes([r for r in slack.routes() if getattr(r, "path", "") != "/api/audit"])
     app.router.add_routes(drift.routes())
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_pipeline_ctx)
