@@ -22,7 +22,7 @@ from bot import api
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
 from bot.auth import bearer_matches
-from bot.config import Settings
+from bot.config import MIB, Settings
 from bot.drift.service import DriftService
 from bot.metrics import BotMetrics
 from bot.notify.base import Notifier
@@ -160,11 +160,15 @@ def create_app(
     """The service, wired from settings (plus extra collectors, e.g. in tests)."""
     metrics = BotMetrics()
     store = Store(settings.database_path, synchronous=settings.sqlite_synchronous)
-    queue = TriageQueue(settings.queue_size)
+    queue = TriageQueue(int(settings.queue_memory_mib * MIB))
     dedup = DedupIndex(settings.dedup_window_seconds)
     token = settings.webhook_token.get_secret_value() if settings.webhook_token else None
     receiver = AlertmanagerReceiver(
-        ReceiverConfig(token=token, max_body_bytes=settings.max_body_bytes),
+        ReceiverConfig(
+            token=token,
+            max_body_bytes=settings.max_body_bytes,
+            min_free_disk_bytes=int(settings.min_free_disk_mib * MIB),
+        ),
         store,
         queue,
         dedup,

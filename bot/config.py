@@ -163,7 +163,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     data_dir: Path = Path("var")
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
-    queue_size: int = Field(default=1000, gt=0)
+    # Back-pressure: memory held by notifications waiting for triage, and disk kept free.
+    queue_memory_mib: float = Field(default=64.0, gt=0)
+    min_free_disk_mib: float = Field(default=100.0, ge=0)
     triage_workers: int = Field(default=4, gt=0, le=64)
     triage_yield_seconds: float = Field(default=0.1, ge=0)
     dedup_window_seconds: float = Field(default=600.0, ge=0)

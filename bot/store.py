@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,9 @@ from bot.group_commit import GroupCommitWriter, Statement
 from bot.triage.report import TriageReport
 
 log = logging.getLogger(__name__)
+
+# How long a free-space reading serves the receiver: one statvfs a second, not per webhook.
+DISK_CHECK_SECONDS = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -84,7 +89,17 @@ class Store:
         self._next_id = 1
         self._writer: GroupCommitWriter | None = None
         self._triaged: set[str] = set()  # groups with a triage row: the others need no read
+        self._free: tuple[float, int] = (0.0, 0)  # (monotonic time read, free bytes)
         self.is_open = False
+
+    def free_bytes(self) -> int:
+        """Free space on the store's file system (read at most every `DISK_CHECK_SECONDS`)."""
+        now = time.monotonic()
+        read_at, free = self._free
+        if now - read_at >= DISK_CHECK_SECONDS or read_at == 0.0:
+            free = shutil.disk_usage(self.path.parent).free
+            self._free = (now, free)
+        return free
 
     async def open(self) -> None:
         """Open (or create) the database and start the group-commit writer."""
