@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -27,12 +27,14 @@ from bot.drift.service import DriftService
 from bot.metrics import BotMetrics
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
-from bot.slack.service import SlackService
 from bot.sources import open_pipeline
 from bot.store import Store
 from bot.triage.collector import Collector
 from bot.triage.queue import TriageQueue
 from bot.triage.worker import TriageWorker
+
+if TYPE_CHECKING:
+    from bot.slack.service import SlackService
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class AppState:
     queue: TriageQueue
     dedup: DedupIndex
     receiver: AlertmanagerReceiver
-    slack: SlackService
+    slack: SlackService | None  # only with a bot token
     drift: DriftService
     notifier_stream: TextIO | None = None
     worker: TriageWorker | None = None
@@ -98,7 +100,7 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         notifier: Notifier = ConsoleNotifier(
             state.notifier_stream, as_json=settings.log_format == "json"
         )
-        if settings.slack_bot_token is not None:
+        if state.slack is not None:
             stack.push_async_callback(state.slack.close)
             await state.slack.start()
             notifier = state.slack.notifier()
@@ -151,6 +153,25 @@ async def _begin_shutdown(app: web.Application) -> None:
     app[STATE].shutting_down = True
 
 
+def _slack(settings: Settings, store: Store, metrics: BotMetrics) -> SlackService | None:
+    """The Slack service with a bot token; None without (nor its imports: a lighter start)."""
+    if settings.slack_bot_token is None:
+        return None
+    from bot.slack.service import SlackService
+
+    return SlackService(settings, store, metrics.registry)
+
+
+def _slack_routes(settings: Settings, slack: SlackService | None) -> list[web.RouteDef]:
+    """`POST /slack/interactions`: the service's, or a 503 saying Slack is not configured."""
+    if slack is None:
+        from bot.slack.interactions import interactions_handler
+
+        return [web.post("/slack/interactions", interactions_handler(settings, lambda: None))]
+    # Slack's own /api/audit answers only while Slack runs; the store's serves it always.
+    return [r for r in slack.routes() if getattr(r, "path", "") != "/api/audit"]
+
+
 def create_app(
     settings: Settings,
     *,
@@ -174,8 +195,7 @@ def create_app(
         dedup,
         metrics,
     )
-    # Constructed always so its routes exist; started only with a bot token.
-    slack = SlackService(settings, store, metrics.registry)
+    slack = _slack(settings, store, metrics)
     drift = DriftService(settings, metrics.registry, store)
     state = AppState(
         settings, metrics, store, queue, dedup, receiver, slack, drift, notifier_stream
@@ -190,8 +210,7 @@ def create_app(
     app.router.add_get("/api/triages", api.triages(store))
     app.router.add_get("/metrics", api.metrics(metrics.registry))
     app.router.add_get("/api/audit", api.audit(store))
-    # Slack's own /api/audit answers only while Slack runs; the store's serves it always.
-    app.router.add_routes([r for r in slack.routes() if getattr(r, "path", "") != "/api/audit"])
+    app.router.add_routes(_slack_routes(settings, slack))
     app.router.add_routes(drift.routes())
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_pipeline_ctx)

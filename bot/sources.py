@@ -12,7 +12,6 @@ from contextlib import AsyncExitStack
 
 import aiohttp
 
-from bot.cluster.factory import cluster_collectors
 from bot.config import Settings
 from bot.promql.collector import prometheus_collectors
 from bot.triage.collector import Collector
@@ -25,7 +24,11 @@ async def open_pipeline(
 ) -> Pipeline:
     """The pipeline with `extra` collectors, the cluster's and Prometheus's."""
     collectors = [*extra]
-    collectors += await stack.enter_async_context(cluster_collectors(settings))
+    if settings.cluster_configured:
+        # Imported only when used: the Kubernetes client is a large import.
+        from bot.cluster.factory import cluster_collectors
+
+        collectors += await stack.enter_async_context(cluster_collectors(settings))
     session = await stack.enter_async_context(aiohttp.ClientSession())
     collectors += prometheus_collectors(settings, session)
     return Pipeline(
