@@ -23,7 +23,9 @@ log = logging.getLogger("bot")
 
 async def serve(settings: Settings, host: str, port: int) -> None:
     """Check, start, listen until a stop signal, then shut down in order."""
-    log.info("starting", extra={"host": host, "port": port, **integrations(settings)})
+    log.info("starting", extra={"host": host, "port": port})
+    for name, state in integrations(settings).items():  # one line each: read at a glance
+        log.info(f"{name}: {state}")
     if settings.webhook_token is None:
         log.warning(
             "TRIAGE_BOT_WEBHOOK_TOKEN is not set: /alertmanager accepts unauthenticated posts"
