@@ -3,9 +3,10 @@
 Measures `triage-bot serve` (no cluster, no Slack, no drift model: the embedded default)
 beside a bare aiohttp app answering /healthz, started the same way in the same run, the
 two alternating so that load on the machine falls on both. Prints medians with ranges
-and the ratios.
+and the ratios. `--before DIR` also measures another source tree of the bot (for example
+`git archive main | tar -x -C DIR`) in the same rotation.
 
-    .venv/bin/python bench/startup.py [--runs 7]
+    .venv/bin/python bench/startup.py [--runs 7] [--before DIR]
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def _summary(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--before", type=Path, help="another source tree of the bot to measure")
     args = parser.parse_args()
     env = {
         k: v
@@ -90,18 +92,21 @@ def main() -> None:
     }
     env.pop("KUBERNETES_SERVICE_HOST", None)
     env["PYTHONPATH"] = str(ROOT)
-    results: dict[str, tuple[list[float], list[float]]] = {"bare": ([], []), "bot": ([], [])}
+    names = ["bare", "bot", *(["before"] if args.before else [])]
+    results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "bare.py").write_text(BARE_APP)
         for run in range(args.runs):
-            for name in ("bare", "bot"):
+            for name in names:
                 port = _free_port()
                 if name == "bare":
                     command = [sys.executable, str(work / "bare.py"), str(port)]
                 else:
                     command = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
-                run_env = {**env, "TRIAGE_BOT_DATA_DIR": str(work / f"data-{run}")}
+                run_env = {**env, "TRIAGE_BOT_DATA_DIR": str(work / f"data-{name}-{run}")}
+                if name == "before":  # PYTHONPATH comes before the editable install
+                    run_env["PYTHONPATH"] = str(args.before.resolve())
                 seconds, rss = _measure(command, work, run_env, port)
                 results[name][0].append(seconds)
                 results[name][1].append(rss)
@@ -113,6 +118,12 @@ def main() -> None:
     ratio_s = statistics.median(bot_s) / statistics.median(bare_s)
     ratio_rss = statistics.median(bot_rss) / statistics.median(bare_rss)
     print(f"ratio triage-bot / bare: start {ratio_s:.2f}x, idle RSS {ratio_rss:.2f}x")
+    if args.before:
+        old_s, old_rss = results["before"]
+        print(f"before (--before):  start {_summary(old_s)} s, idle RSS {_summary(old_rss)} MiB")
+        old_ratio_s = statistics.median(old_s) / statistics.median(bare_s)
+        old_ratio_rss = statistics.median(old_rss) / statistics.median(bare_rss)
+        print(f"ratio before / bare: start {old_ratio_s:.2f}x, idle RSS {old_ratio_rss:.2f}x")
     goal_s, goal_rss = statistics.median(bot_s) < 1.0, statistics.median(bot_rss) < 100
     print(f"goals: start < 1 s {'met' if goal_s else 'NOT met'},", end=" ")
     print(f"idle RSS < 100 MB {'met' if goal_rss else 'NOT met'}")
