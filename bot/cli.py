@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import __version__
-from bot.config import ConfigError, Settings, kubeconfig_problem, load_settings
+from bot.config import ConfigError, Settings, kubeconfig_problem, load_settings, setting_name
 
 log = logging.getLogger("bot")
 
@@ -94,6 +94,10 @@ def _triage(args: argparse.Namespace) -> int:
         if problem:
             return _fail(f"--kubeconfig: {problem}")
         settings = settings.model_copy(update={"kubeconfig": flag})
+    elif settings.kubeconfig is not None:
+        problem = kubeconfig_problem(settings.kubeconfig)
+        if problem:
+            return _fail(f"{setting_name('kubeconfig')}: {problem}")
     try:
         notification = Notification.model_validate_json(args.payload.read_bytes())
     except OSError as exc:

@@ -227,9 +227,8 @@ class Settings(BaseSettings):
     @field_validator("kubeconfig")
     @classmethod
     def _kubeconfig_readable(cls, value: Path | None) -> Path | None:
-        problem = kubeconfig_problem(value) if value is not None else None
-        if problem:
-            raise ValueError(problem)
+        if value is not None and not value.is_file():
+            raise ValueError(f"no kubeconfig file at {value}")
         return value
 
     @field_validator("prometheus_url", "alertmanager_url", "slack_api_url", mode="before")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.config import ConfigError, Settings, setting_name
+from bot.config import ConfigError, Settings, kubeconfig_problem, setting_name
 from bot.store import Store
 
 CONFIG = 2  # exit code: fix the configuration
@@ -97,6 +97,10 @@ async def check_clients(settings: Settings) -> None:
     if settings.cluster_configured:
         from bot.cluster.client import open_api_client
 
+        # The loader's own words for an empty file are a TypeError's.
+        problem = kubeconfig_problem(settings.kubeconfig) if settings.kubeconfig else None
+        if problem:
+            raise StartupError(f"{problem}: {_cluster_fix(settings)}")
         try:
             api = await open_api_client(settings.kubeconfig)
         except ConfigError as exc:

@@ -54,7 +54,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     config.write_text("queue_memory_mib: 10\nslack_allowed_users: [U1]\n")
     monkeypatch.setenv("TRIAGE_BOT_QUEUE_MEMORY_MIB", "20")
     monkeypatch.setenv("TRIAGE_BOT_SLACK_ALLOWED_USERS", "U7, U8")
-    (tmp_path / "a.yaml").write_text("apiVersion: v1\n")
+    (tmp_path / "a.yaml").write_text("")
     monkeypatch.setenv("KUBECONFIG", f"{tmp_path}/a.yaml:{tmp_path}/b.yaml")
     settings = load_settings(config)
     assert settings.queue_memory_mib == 20
