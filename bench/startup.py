@@ -92,6 +92,7 @@ def main() -> None:
     }
     env.pop("KUBERNETES_SERVICE_HOST", None)
     env["PYTHONPATH"] = str(ROOT)
+    env["TRIAGE_BOT_API__PUBLIC"] = "true"  # loopback only; the code before ignores it
     names = ["bare", "bot", *(["before"] if args.before else [])]
     results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in names}
     with tempfile.TemporaryDirectory() as tmp:

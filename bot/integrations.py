@@ -43,7 +43,7 @@ def integrations(settings: Settings) -> dict[str, str]:
         "webhook_token": _set(settings.webhook_token)
         + ("" if settings.webhook_token else " (POST /alertmanager open to anyone)"),
         "api_token": _set(settings.api_token)
-        + ("" if settings.api_token else " (/api/* and /ingest/* open to anyone)"),
+        + ("" if settings.api_token else " (api.public: /api/* open to anyone)"),
         "cluster": cluster,
         "prometheus": settings.prometheus_url or "off (no TRIAGE_BOT_PROMETHEUS_URL)",
         "alertmanager": settings.alertmanager_url or "off (silences unavailable)",

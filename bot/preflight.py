@@ -34,11 +34,22 @@ class StartupError(Exception):
 
 async def preflight(settings: Settings) -> None:
     """Run every start-up check in the order the service opens things; raise the first failure."""
+    check_api_exposure(settings)
     check_slack_routing(settings)
     check_data_dir(settings.data_dir)
     await check_store(settings)
     await check_clients(settings)
     await check_references(settings)
+
+
+def check_api_exposure(settings: Settings) -> None:
+    """`/api/*` is closed by a token of some length, or declared public."""
+    from bot.auth import api_exposure_problem
+
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    problem = api_exposure_problem(token, settings.api.public)
+    if problem is not None:
+        raise StartupError(problem)
 
 
 def check_slack_routing(settings: Settings) -> None:
@@ -71,8 +82,13 @@ def check_data_dir(data_dir: Path) -> None:
 
 
 async def check_store(settings: Settings) -> None:
-    """The SQLite file opens, is a database, and takes the schema."""
+    """The SQLite file opens, is a database, and takes the schema.
+
+    No file yet: nothing to check (the data dir was shown writable), and none is left.
+    """
     path = settings.database_path
+    if not path.exists():
+        return
     store = Store(path, synchronous=settings.sqlite_synchronous)
     try:
         await store.open()

@@ -26,6 +26,8 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     log.info("starting", extra={"host": host, "port": port})
     for name, state in integrations(settings).items():  # one line each: read at a glance
         log.info(f"{name}: {state}")
+    if settings.api.public:
+        log.warning("api.public is true: /api/* answers anyone who can reach the port")
     if settings.webhook_token is None:
         log.warning(
             "TRIAGE_BOT_WEBHOOK_TOKEN is not set: /alertmanager accepts unauthenticated posts"

@@ -22,7 +22,10 @@ _TIMESTAMP = re.compile(
 _ERROR = re.compile(
     r"\b(?:ERROR|CRITICAL|FATAL|PANIC|SEVERE)\b|\blevel=(?:error|fatal|critical)\b"
     r'|"level"\s*:\s*"(?:error|fatal|critical)"|\b[A-Z]\w*(?:Error|Exception)\b:'
-    r"|\bKilled\b|\bSegmentation fault\b|\bout of memory\b",
+    r"|\bKilled\b|\bSegmentation fault\b|\bout of memory\b"
+    # Lines that name a cause without an error level: warnings, refused or missing things.
+    r"|\b[A-Z]\w*Warning\b|connection refused|timed out|no such host|access denied"
+    r"|unauthorized|forbidden|unrecognized arguments",
 )
 _TRACEBACK_START = "Traceback (most recent call last):"
 _NUMBERS = re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{8,}\b|\d+")

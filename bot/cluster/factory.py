@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.cluster.autoscalers import AutoscalerCollector
 from bot.cluster.client import open_api_client
 from bot.cluster.events import EventsCollector
 from bot.cluster.inference_services import InferenceServiceCollector
@@ -35,6 +36,7 @@ async def cluster_collectors(settings: Settings) -> AsyncIterator[list[Collector
             PodsCollector(reader, timeout),
             EventsCollector(reader, timeout),
             LogsCollector(reader, timeout, tail_lines=settings.collectors.log_lines),
+            AutoscalerCollector(reader, timeout),
         ]
     finally:
         await api.close()

@@ -180,12 +180,20 @@ class PrometheusCollector:
             "max by (pod, container, resource) (max_over_time(kube_pod_container_resource_limits"
             f'{{{matchers}, resource=~"cpu|memory"}}[{window}]))'
         )
-        mem, cores, limit = await asyncio.gather(
+        # The share of CFS periods throttled: CPU starved at its limit even below 100% use.
+        throttled = (
+            "max by (pod, container) (max_over_time((rate(container_cpu_cfs_throttled_periods_total"
+            f"{{{matchers}, {_SKIP_CONTAINERS}}}[{self._rate_window}]) / "
+            "rate(container_cpu_cfs_periods_total"
+            f"{{{matchers}, {_SKIP_CONTAINERS}}}[{self._rate_window}]))[{window}:{step:g}s]))"
+        )
+        mem, cores, limit, throttling = await asyncio.gather(
             self._client.query(memory, at),
             self._client.query(cpu, at),
             self._client.query(limits, at),
+            self._client.query(throttled, at),
         )
-        return merge_resources(mem, cores, limit)
+        return merge_resources(mem, cores, limit, throttling)
 
 
 async def _nothing() -> None:
@@ -202,10 +210,16 @@ def _last(series: Series) -> float | None:
 
 
 def merge_resources(
-    memory: Sequence[Series], cpu: Sequence[Series], limits: Sequence[Series], limit: int = 20
+    memory: Sequence[Series],
+    cpu: Sequence[Series],
+    limits: Sequence[Series],
+    throttled: Sequence[Series] = (),
+    limit: int = 20,
 ) -> tuple[ResourceUse, ...]:
-    """One `ResourceUse` per (pod, container) from the three instant results."""
+    """One `ResourceUse` per (pod, container) from the instant results."""
     rows: dict[tuple[str, str], dict[str, float | None]] = {}
+    for s in throttled:
+        rows.setdefault(_key(s), {})["cpu_throttled"] = _last(s)
     for s in memory:
         rows.setdefault(_key(s), {})["memory_bytes"] = _last(s)
     for s in cpu:

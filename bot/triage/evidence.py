@@ -97,6 +97,7 @@ class Condition:
     status: str
     reason: str = ""
     message: str = ""
+    since: datetime | None = None  # lastTransitionTime
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,24 @@ class Revision:
     ready: bool | None = None
     storage_uri: str = ""
     image: str = ""
+    conditions: tuple[Condition, ...] = ()
+    # `NAME=<digest of the value>` per env var, so a change shows without its value.
+    env: tuple[str, ...] = ()
+    max_scale: int | None = None
+    args: tuple[str, ...] = ()  # `--flag=<digest>` per argument, like `env`
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """KServe's `status.modelStatus`: the model's load state and its last failure."""
+
+    active_state: str = ""  # e.g. Loaded, Pending, Loading, FailedToLoad
+    target_state: str = ""
+    transition_status: str = ""  # e.g. UpToDate, InProgress, BlockedByFailedLoad, InvalidSpec
+    failure_reason: str = ""  # e.g. ModelLoadFailed, RuntimeUnhealthy, NoSupportingRuntime
+    failure_message: str = ""
+    failure_exit_code: int | None = None
+    failure_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,9 @@ class InferenceServiceEvidence(Evidence):
     generation: int | None = None
     spec_changed_at: datetime | None = None
     notes: tuple[str, ...] = ()  # partial failures, e.g. revisions not readable
+    model_status: ModelStatus | None = None
+    observed_generation: int | None = None
+    model_format: str = ""  # e.g. "xgboost 3"
 
     def lines(self) -> tuple[str, ...]:
         """Readiness, the serving and previous revisions, the traffic split, notes."""
@@ -177,6 +199,10 @@ class ContainerState:
     last_terminated_at: datetime | None = None
     memory_limit_bytes: int | None = None
     cpu_limit_cores: float | None = None
+    init: bool = False  # an init container (the storage-initializer): runs before the model
+    running_since: datetime | None = None
+    image: str = ""
+    probes: str = ""  # e.g. "liveness httpGet :8080/health initialDelaySeconds=30 ..."
 
 
 @dataclass(frozen=True)
@@ -192,6 +218,9 @@ class PodState:
     conditions: tuple[Condition, ...] = ()
     reason: str = ""  # status.reason, e.g. Evicted
     message: str = ""  # status.message, e.g. "The node was low on resource: memory."
+    revision: str = ""  # the Knative Revision or ReplicaSet the pod belongs to
+    created_at: datetime | None = None
+    claims: tuple[str, ...] = ()  # PersistentVolumeClaims the pod mounts
 
 
 @dataclass(frozen=True)
@@ -281,6 +310,39 @@ class LogsEvidence(Evidence):
         )
 
 
+@dataclass(frozen=True)
+class Scaler:
+    """One autoscaler of the model: a HorizontalPodAutoscaler or a Knative PodAutoscaler."""
+
+    kind: str  # HorizontalPodAutoscaler | PodAutoscaler
+    name: str
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    current_replicas: int | None = None
+    desired_replicas: int | None = None
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutoscalerEvidence(Evidence):
+    """The autoscalers of the model's workload and whether they are at their bounds."""
+
+    kind: ClassVar[str] = "autoscaler"
+    scalers: tuple[Scaler, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """Each scaler's replicas against its bounds."""
+        out = []
+        for s in self.scalers:
+            bounds = f"min {s.min_replicas if s.min_replicas is not None else '?'}, max "
+            bounds += f"{s.max_replicas if s.max_replicas is not None else '?'}"
+            out.append(
+                f"{s.kind} {s.name}: {s.current_replicas} replicas, desired "
+                f"{s.desired_replicas} ({bounds})"
+            )
+        return tuple(out)
+
+
 # --- Prometheus evidence ----------------------------------------------------------------
 
 
@@ -302,6 +364,7 @@ class ResourceUse:
     memory_limit_bytes: float | None = None
     cpu_cores: float | None = None
     cpu_limit_cores: float | None = None
+    cpu_throttled: float | None = None  # share of CFS periods throttled, 0..1
 
 
 @dataclass(frozen=True)
@@ -398,3 +461,6 @@ class Verdict:
     # | investigate | none
     action_kind: str = ""
     details: dict[str, str] = field(default_factory=dict)
+    cause: str = ""  # the mechanism: oom, image-pull, config, dependency, input-schema, ...
+    # The strongest explanation of another category that lost, and why.
+    considered: tuple[str, ...] = ()

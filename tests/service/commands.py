@@ -1,4 +1,7 @@
-"""Run the real command line in a subprocess and time it, as a user or a pod would."""
+"""Run the real command line in a subprocess and time it, as a user or a pod would.
+
+The environment says `api.public` (no API token to manage on loopback) unless a test
+sets otherwise."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent.parent
+BASE_ENV = {"PYTHONPATH": str(ROOT), "TRIAGE_BOT_API__PUBLIC": "true"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def run(
     done = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        env={**os.environ, **BASE_ENV, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

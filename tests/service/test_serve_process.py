@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.service.commands import ROOT
+from tests.service.commands import BASE_ENV
 from tests.service.live import free_port, wait_ready
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -44,7 +44,7 @@ def test_json_log_start_work_and_shutdown(tmp_path: Path) -> None:
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        **BASE_ENV,
         "TRIAGE_BOT_LOG_FORMAT": "json",
         "TRIAGE_BOT_LOG_LEVEL": "info",  # any case
         "TRIAGE_BOT_PROMETHEUS_URL": "http://127.0.0.1:1",
@@ -76,7 +76,7 @@ def test_json_log_start_work_and_shutdown(tmp_path: Path) -> None:
         "prometheus: http://127.0.0.1:1",
         "slack: off (triages printed to stdout)",
         "drift_models: no models",
-        "api_token: not set (/api/* and /ingest/* open to anyone)",
+        "api_token: not set (api.public: /api/* open to anyone)",
         "cluster: off (no KUBECONFIG, not in a cluster)",
         "log: json INFO",
     ):
@@ -98,7 +98,7 @@ def test_text_console_shows_the_alerts_description_and_graph(tmp_path: Path) -> 
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", str(port)],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **BASE_ENV},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

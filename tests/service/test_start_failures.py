@@ -61,6 +61,10 @@ def _slack_without_channel(d: Path) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": "xoxb-test"}
 
 
+def _no_api_token(d: Path) -> dict[str, str]:
+    return {"TRIAGE_BOT_API__PUBLIC": "false"}
+
+
 def _bad_environment_value(d: Path) -> dict[str, str]:
     return {"TRIAGE_BOT_MAX_BODY_BYTES": "lots"}
 
@@ -83,6 +87,7 @@ CASES: dict[str, tuple[Setup, int, tuple[str, ...]]] = {
         2,
         ("SLACK_BOT_TOKEN", "TRIAGE_BOT_SLACK_CHANNEL"),
     ),
+    "no API token": (_no_api_token, 2, ("TRIAGE_BOT_API_TOKEN", "api.public")),
     "bad environment value": (
         _bad_environment_value,
         2,
@@ -143,7 +148,7 @@ def test_check_config_lists_every_integration_without_secrets(tmp_path: Path) ->
         "SLACK_BOT_TOKEN": "xoxb-very-secret",
         "SLACK_SIGNING_SECRET": "signing-very-secret",
         "TRIAGE_BOT_SLACK_CHANNEL": "#ml-alerts",
-        "TRIAGE_BOT_API_TOKEN": "api-very-secret",
+        "TRIAGE_BOT_API_TOKEN": "api-very-secret-and-long",
         "TRIAGE_BOT_PROMETHEUS_URL": "http://prometheus:9090",
     }
     ran = run(["check-config"], tmp_path, env)
