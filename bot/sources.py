@@ -13,7 +13,6 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from bot.config import DiagnosisSettings, Settings
-from bot.drift.stored import StoredDriftCollector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
 from bot.promql.drift import PrometheusDriftCollector
@@ -59,6 +58,9 @@ async def open_pipeline(
     collectors += prometheus_collectors(settings, session)
     if not drift_engine:
         if settings.database_path.is_file():
+            # Here, not at the top: it brings numpy, which the service never needs for it.
+            from bot.drift.stored import StoredDriftCollector
+
             collectors.append(StoredDriftCollector(settings.database_path))
         elif settings.prometheus_url:
             client = PrometheusClient(
