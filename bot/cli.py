@@ -1,4 +1,4 @@
-"""The command line: `serve`, `triage`, `drift`, `check-config`.
+"""The command line: `serve`, `triage`, `export-case`, `drift`, `check-config`.
 
 The console script `triage-bot` and `python -m bot` land here. Each command is a
 `Command` in `COMMANDS` (its arguments and its runner), so a new subcommand is one entry.
@@ -29,7 +29,13 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    """The settings, with the values a command's flags give (`--data-dir`, ...)."""
+    overrides = {
+        name: getattr(args, name)
+        for name in ("data_dir", "prometheus_url")
+        if getattr(args, name, None)
+    }
+    return load_settings(args.config, **overrides)
 
 
 # --- serve -----------------------------------------------------------------------------
@@ -79,6 +85,12 @@ def _triage_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster to inspect")
     parser.add_argument("--config", type=Path, help="YAML configuration file")
     parser.add_argument("--json", action="store_true", help="print the triage as JSON")
+    parser.add_argument(
+        "--data-dir", type=Path, help="a service's data dir: drift history is read from its store"
+    )
+    parser.add_argument(
+        "--prometheus-url", help="Prometheus to query: the alert's expression and drift series"
+    )
 
 
 def _triage(args: argparse.Namespace) -> int:
@@ -116,6 +128,33 @@ def _triage(args: argparse.Namespace) -> int:
         from bot.notify.text import render_text
 
         print(render_text(report))
+    return 0
+
+
+# --- export-case -----------------------------------------------------------------------
+
+
+def _export_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("group", help="the group key, or its short id as Slack's buttons carry it")
+    parser.add_argument("--data-dir", type=Path, help="the service's data dir (its store)")
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+    parser.add_argument(
+        "--expect", default="", help="CATEGORY[/CAUSE] when the diagnosis was wrong or unmarked"
+    )
+
+
+def _export_case(args: argparse.Namespace) -> int:
+    import yaml
+
+    from bot.export_case import ExportError, export_case, feedback, stored_report
+
+    settings = _settings(args)
+    try:
+        report = stored_report(settings.database_path, args.group)
+        case = export_case(report, feedback(settings.database_path, report), args.expect)
+    except ExportError as exc:
+        return _fail(str(exc))
+    print(yaml.safe_dump(case, sort_keys=False, allow_unicode=True), end="")
     return 0
 
 
@@ -180,6 +219,9 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the service", _serve_args, _serve),
     "triage": Command("triage one saved webhook body, offline", _triage_args, _triage),
+    "export-case": Command(
+        "write a stored triage as an incident-corpus case", _export_args, _export_case
+    ),
     "drift": Command("compare two CSV samples for drift", _drift_args, _drift),
     "check-config": Command(
         "run the start-up checks of serve and exit", _check_args, _check_config

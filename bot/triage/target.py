@@ -24,7 +24,15 @@ class TargetLabels(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     namespace: tuple[str, ...] = ("namespace", "exported_namespace", "kubernetes_namespace")
-    inference_service: tuple[str, ...] = ("inferenceservice", "inference_service", "isvc")
+    inference_service: tuple[str, ...] = (
+        "inferenceservice",
+        "inference_service",
+        "isvc",
+        "label_serving_kserve_io_inferenceservice",  # kube_pod_labels
+        "serving_kserve_io_inferenceservice",
+    )
+    # Knative's queue-proxy series name the revision's Service, `<isvc>-predictor`.
+    knative_service: tuple[str, ...] = ("service_name", "configuration_name")
     deployment: tuple[str, ...] = ("deployment",)
     pod: tuple[str, ...] = ("pod", "pod_name", "kubernetes_pod_name")
     model: tuple[str, ...] = ("model", "model_name")
@@ -74,13 +82,29 @@ def resolve_target(labels: Mapping[str, str], names: TargetLabels | None = None)
         return found[1]
 
     model = _first(labels, names.model)
+    isvc = valid("inference_service") or _from_knative(labels, names)
+    if isvc is None and model and not (valid("deployment") or valid("pod")):
+        # KServe serves a model under its InferenceService's name: with nothing else named,
+        # the model label is the best lead (a wrong one reads as "not found", never harm).
+        isvc = model[1] if name_problem(model[1], "label") is None else None
     return Target(
         namespace=valid("namespace"),
-        inference_service=valid("inference_service"),
+        inference_service=isvc,
         deployment=valid("deployment"),
         pod=valid("pod"),
         model=model[1] if model else valid("inference_service"),
     )
+
+
+def _from_knative(labels: Mapping[str, str], names: TargetLabels) -> str | None:
+    found = _first(labels, names.knative_service)
+    if found is None:
+        return None
+    for component in ("-predictor", "-transformer", "-explainer"):
+        head, sep, _ = found[1].partition(component)
+        if sep and head and name_problem(head, "label") is None:
+            return head
+    return None
 
 
 class NameGuard:
