@@ -47,6 +47,9 @@ CASES: list[tuple[str, list[str], int, tuple[str, ...]]] = [
     ("bot", ["triage", WEBHOOK, "--kubeconfig", "empty.yaml"], 2, ("--kubeconfig", "empty")),
     ("bot", ["triage", WEBHOOK, "--kubeconfig", "missing.yaml"], 2, ("--kubeconfig", "missing")),
     ("bot", ["triage", WEBHOOK, "--config", "extra.yaml"], 2, ("queue_sise",)),
+    ("bot", ["triage", WEBHOOK, "--prometheus-url", "ftp://x"], 2, ("prometheus_url", "http://")),
+    ("bot", ["export-case", "g", "--data-dir", "nowhere"], 2, ("no store at nowhere",)),
+    ("bot", ["export-case"], 2, ("required: group",)),
     ("bot", ["drift", "missing.csv", "ref.csv"], 2, ("missing.csv",)),
     ("bot", ["drift", "ref.csv", "text.csv"], 2, ("text.csv",)),
     ("bot", ["drift", "ref.csv", "ref.csv", "--alpha", "high"], 2, ("--alpha",)),
@@ -86,6 +89,7 @@ def test_bad_input_gets_one_line_and_no_traceback(
         ("bot", ["triage", "--help"]),
         ("bot", ["drift", "--help"]),
         ("bot", ["check-config", "--help"]),
+        ("bot", ["export-case", "--help"]),
         ("bot.slack.preview", ["--help"]),
     ],
 )
