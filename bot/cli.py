@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import __version__
-from bot.config import ConfigError, Settings, kubeconfig_problem, load_settings, setting_name
+from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("bot")
 
@@ -97,7 +97,9 @@ def _triage(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.alerts.models import Notification
+    from bot.config_names import setting_name
     from bot.offline import triage_offline
+    from bot.preflight import kubeconfig_problem
 
     settings = _settings(args)
     flag = args.kubeconfig

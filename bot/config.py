@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.config_names import format_errors
 from bot.triage.findings import ActionKind, Category, Cause
 from bot.triage.target import TargetLabels
 
@@ -313,67 +314,6 @@ class Settings(BaseSettings):
         return self.kubeconfig is not None or "KUBERNETES_SERVICE_HOST" in os.environ
 
 
-def kubeconfig_problem(path: Path) -> str | None:
-    """Why a kubeconfig file cannot be used before parsing it (None: try it)."""
-    if not path.is_file():
-        return f"no kubeconfig file at {path}"
-    try:
-        if not path.read_bytes().strip():
-            return f"kubeconfig file {path} is empty"
-    except OSError as exc:
-        return f"cannot read kubeconfig file {path}: {exc.strerror or exc}"
-    return None
-
-
-# Fields read from a variable other than TRIAGE_BOT_<FIELD> (their validation aliases).
-_ENV_ALIASES = {
-    "kubeconfig": "KUBECONFIG",
-    "slack_bot_token": "SLACK_BOT_TOKEN",
-    "slack_signing_secret": "SLACK_SIGNING_SECRET",
-    "slack_app_token": "SLACK_APP_TOKEN",
-}
-
-
-def env_name(*path: str) -> str:
-    """The environment variable of a setting (`drift`, `alpha` -> TRIAGE_BOT_DRIFT__ALPHA)."""
-    if len(path) == 1 and path[0] in _ENV_ALIASES:
-        return _ENV_ALIASES[path[0]]
-    return "TRIAGE_BOT_" + "__".join(p.upper() for p in path)
-
-
-def setting_name(*path: str, file_values: dict[str, Any] | None = None) -> str:
-    """How a person set this value: its environment variable when set there, else its key.
-
-    Error messages name it, so the fix is made where the value came from.
-    """
-    first = path[0] if path else ""
-    alias = {v.lower(): k for k, v in _ENV_ALIASES.items()}.get(first.lower())
-    if alias is not None:  # pydantic reports an alias-read field under the alias
-        path = (alias, *path[1:])
-    for depth in range(len(path), 0, -1):  # a nested value may come from its parent's JSON
-        if env_name(*path[:depth]) in os.environ:
-            return env_name(*path[:depth])
-    key = ".".join(path) or "(top level)"
-    return key if file_values is None or first not in file_values else f"{key} (config file)"
-
-
-def _message(item: Any) -> str:
-    # pydantic prefixes a validator's ValueError with "Value error, ": the reader needs
-    # only the reason.
-    return str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-
-
-def _format_errors(error: ValidationError, source: str, file_values: dict[str, Any]) -> str:
-    items = error.errors()
-    parts = []
-    for item in items:
-        path = tuple(str(p) for p in item["loc"])
-        parts.append(f"{setting_name(*path, file_values=file_values)}: {_message(item)}")
-    if len(parts) == 1:
-        return f"invalid configuration ({source}): {parts[0]}"
-    return f"invalid configuration ({source}): " + "; ".join(parts)
-
-
 def read_config_file(path: Path) -> dict[str, Any]:
     """The YAML file as a mapping; a `ConfigError` naming the problem otherwise."""
     try:
@@ -401,4 +341,4 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     try:
         return Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source, file_values)) from exc
+        raise ConfigError(format_errors(exc, source, file_values)) from exc

@@ -16,11 +16,24 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.config import ConfigError, Settings, kubeconfig_problem, setting_name
+from bot.config import ConfigError, Settings
+from bot.config_names import setting_name
 from bot.store import Store
 
 CONFIG = 2  # exit code: fix the configuration
 RUNTIME = 1  # exit code: something around the process failed
+
+
+def kubeconfig_problem(path: Path) -> str | None:
+    """Why a kubeconfig file cannot be used before parsing it (None: try it)."""
+    if not path.is_file():
+        return f"no kubeconfig file at {path}"
+    try:
+        if not path.read_bytes().strip():
+            return f"kubeconfig file {path} is empty"
+    except OSError as exc:
+        return f"cannot read kubeconfig file {path}: {exc.strerror or exc}"
+    return None
 
 
 class StartupError(Exception):
