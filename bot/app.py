@@ -118,7 +118,8 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         state.worker = worker
         # Everything alive now (modules, clients, settings) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise stall every request
-        # for tens of milliseconds once scipy, matplotlib and the Kubernetes client are loaded.
+        # for tens of milliseconds once the large libraries are loaded (the Kubernetes client
+        # with a cluster, scipy and numpy with a drift model, matplotlib with charts).
         gc.collect()
         gc.freeze()
         yield
