@@ -191,7 +191,7 @@ def _check_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from bot.integrations import integrations
+    from bot.integrations import ignored_variables, integrations
     from bot.preflight import StartupError, preflight
 
     settings = _settings(args)
@@ -203,6 +203,8 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"configuration OK ({source}): serve would start with")
     for name, state in integrations(settings).items():
         print(f"  {name}: {state}")
+    for warning in ignored_variables():
+        print(f"  warning: {warning}")
     return 0
 
 

@@ -8,6 +8,7 @@ named by its variable, so the fix is made where the value came from.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -60,3 +61,14 @@ def format_errors(error: ValidationError, source: str, file_values: dict[str, An
     if len(parts) == 1:
         return f"invalid configuration ({source}): {parts[0]}"
     return f"invalid configuration ({source}): " + "; ".join(parts)
+
+
+def unknown_variables(fields: Iterable[str]) -> list[str]:
+    """`TRIAGE_BOT_*` variables that name no setting: the settings ignore them silently."""
+    known = {f.upper() for f in fields}
+    return sorted(
+        name
+        for name in os.environ
+        if name.startswith("TRIAGE_BOT_")
+        and name.removeprefix("TRIAGE_BOT_").split("__")[0] not in known
+    )

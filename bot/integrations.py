@@ -7,10 +7,19 @@ reported as set or not set, never shown.
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.config_names import unknown_variables
 
 
 def _set(value: object) -> str:
     return "set" if value is not None else "not set"
+
+
+def ignored_variables() -> list[str]:
+    """Warnings for `TRIAGE_BOT_*` variables that are no setting (a typo, a removed one)."""
+    return [
+        f"{name} is not a setting and is ignored (docs/configuration.md lists them)"
+        for name in unknown_variables(Settings.model_fields)
+    ]
 
 
 def integrations(settings: Settings) -> dict[str, str]:

@@ -15,7 +15,7 @@ import signal
 from aiohttp import web
 
 from bot.config import Settings
-from bot.integrations import integrations
+from bot.integrations import ignored_variables, integrations
 from bot.preflight import RUNTIME, StartupError, preflight
 
 log = logging.getLogger("bot")
@@ -26,6 +26,8 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     log.info("starting", extra={"host": host, "port": port})
     for name, state in integrations(settings).items():  # one line each: read at a glance
         log.info(f"{name}: {state}")
+    for warning in ignored_variables():
+        log.warning(warning)
     if settings.api.public:
         log.warning("api.public is true: /api/* answers anyone who can reach the port")
     if settings.webhook_token is None:

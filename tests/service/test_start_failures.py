@@ -150,6 +150,7 @@ def test_check_config_lists_every_integration_without_secrets(tmp_path: Path) ->
         "TRIAGE_BOT_SLACK_CHANNEL": "#ml-alerts",
         "TRIAGE_BOT_API_TOKEN": "api-very-secret-and-long",
         "TRIAGE_BOT_PROMETHEUS_URL": "http://prometheus:9090",
+        "TRIAGE_BOT_QUEUE_SIZE": "10",  # a setting no longer: said, not silently ignored
     }
     ran = run(["check-config"], tmp_path, env)
     assert ran.code == 0, ran.err
@@ -165,4 +166,5 @@ def test_check_config_lists_every_integration_without_secrets(tmp_path: Path) ->
         "cluster: off",
     ):
         assert f"  {line}" in ran.out, ran.out
+    assert "  warning: TRIAGE_BOT_QUEUE_SIZE is not a setting and is ignored" in ran.out
     assert "very-secret" not in ran.out + ran.err
