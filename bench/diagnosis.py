@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.corpus.runner import run_corpus  # noqa: E402
-from tests.corpus.schema import CASES_DIR, load_cases  # noqa: E402
+from tests.corpus.schema import CASES_DIR, load_cases, load_incidents  # noqa: E402
 from tests.corpus.score import Summary, score  # noqa: E402
 
 CATEGORIES = ("infrastructure", "rollout", "data-drift", "concept-drift", "unknown")
@@ -31,6 +31,8 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print every case's verdict")
     args = parser.parse_args()
     cases = load_cases(args.cases)
+    if args.cases == CASES_DIR:
+        cases |= load_incidents()  # real incidents exported with `triage-bot export-case`
     with tempfile.TemporaryDirectory() as tmp:
         outcomes = asyncio.run(run_corpus(cases, Path(tmp)))
     summary = Summary([score(o) for o in outcomes])

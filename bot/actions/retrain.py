@@ -22,6 +22,7 @@ from bot.actions.kube import Conflict, KubeWriter
 from bot.cluster import parsing as p
 from bot.cluster.reader import KubeReader
 from bot.config import RetrainSettings
+from bot.redaction import redact
 from bot.triage.collector import CollectorError
 
 
@@ -87,8 +88,10 @@ class RetrainAction:
                 )
             if p.condition_true(status, "Failed"):
                 failed = next((c for c in p.conditions(status) if c.type == "Failed"), None)
-                reason = f"{failed.reason}: {failed.message}" if failed else "failed"
-                tail = await self._log_tail(namespace, name)
+                reason = redact(f"{failed.reason}: {failed.message}") if failed else "failed"
+                # A Job's log is the likeliest place for a secret (a training script
+                # printing its config); `actions.runner` redacts again, harmlessly.
+                tail = redact(await self._log_tail(namespace, name))
                 return ActionOutcome(
                     False,
                     f"retraining Job {name} failed ({reason})",

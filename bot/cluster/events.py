@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bot.cluster import parsing as p
 from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader
+from bot.redaction import redact
 from bot.triage.collector import TriageContext, workload_namespace
 from bot.triage.evidence import EventsEvidence, KubeEvent, Target
 
@@ -35,7 +36,8 @@ def parse_event(event: JSON) -> KubeEvent:
     )
     return KubeEvent(
         reason=p.text(event.get("reason")),
-        message=(p.text(event.get("note")) or p.text(event.get("message")))[:600],
+        # Redacted before the cut: half a secret has no shape left to recognise.
+        message=redact(p.text(event.get("note")) or p.text(event.get("message")))[:600],
         object_kind=p.text(regarding.get("kind")),
         object_name=p.text(regarding.get("name")),
         count=int(count) if isinstance(count, int) else 1,

@@ -1,8 +1,10 @@
 """Turns a container's log tail into a short excerpt: error lines and Python tracebacks.
 
-Called by `cluster.logs` with the raw text; returns redacted lines (via
-`cluster.redaction`) with repeats collapsed into one line and a count, so a crash loop
-that printed the same traceback forty times shows it once, marked "(x40)".
+Called by `cluster.logs` with the raw text; returns redacted lines (via `bot.redaction`)
+with repeats collapsed into one line and a count, so a crash loop that printed the same
+traceback forty times shows it once, marked "(x40)". The pipeline's boundary redacts the
+evidence again; redacting here as well matters because lines are cut to
+`MAX_LINE_CHARS` below, and a secret cut in half no longer has a shape to recognise.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.cluster.redaction import redact
+from bot.redaction import redact
 
 MAX_LINES = 14
 MAX_LINE_CHARS = 240

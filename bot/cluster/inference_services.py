@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.cluster import parsing as p
 from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader, NotFound
+from bot.redaction import redact
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import (
     RAW_MODES,
@@ -149,7 +150,8 @@ def model_status(status: JSON) -> ModelStatus | None:
         target_state=p.text(states.get("targetModelState")),
         transition_status=p.text(raw.get("transitionStatus")),
         failure_reason=p.text(failure.get("reason")),
-        failure_message=p.text(failure.get("message"))[:500],
+        # Redacted before the cut: half a secret has no shape left to recognise.
+        failure_message=redact(p.text(failure.get("message")))[:500],
         failure_exit_code=code if isinstance(code, int) else None,
         failure_at=p.timestamp(failure.get("time")),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.cluster import parsing as p
 from bot.cluster.reader import ISVC_LABEL, JSON, KubeReader
+from bot.redaction import redact
 from bot.triage.collector import TriageContext, workload_namespace
 from bot.triage.evidence import ContainerState, PodsEvidence, PodState, Target
 
@@ -191,10 +192,11 @@ def _container(
         ready=bool(status.get("ready")),
         restart_count=int(status.get("restartCount") or 0),
         waiting_reason=p.text(waiting.get("reason")),
-        waiting_message=p.text(waiting.get("message"))[:2000],
+        # Redacted before the cut: half a secret has no shape left to recognise.
+        waiting_message=redact(p.text(waiting.get("message")))[:2000],
         last_terminated_reason=p.text(ended.get("reason")),
         last_exit_code=int(exit_code) if isinstance(exit_code, int) else None,
-        last_terminated_message=p.text(ended.get("message"))[:2000],
+        last_terminated_message=redact(p.text(ended.get("message")))[:2000],
         last_terminated_at=p.timestamp(ended.get("finishedAt")),
         memory_limit_bytes=int(memory) if memory is not None else None,
         cpu_limit_cores=cpu,
@@ -226,7 +228,7 @@ def parse_pod(pod: JSON) -> PodState:
         containers=tuple(containers),
         conditions=p.conditions(status),
         reason=p.text(status.get("reason")),
-        message=p.text(status.get("message"))[:1000],
+        message=redact(p.text(status.get("message")))[:1000],
         revision=pod_revision(pod),
         claims=tuple(
             name

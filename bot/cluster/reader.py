@@ -131,6 +131,7 @@ class KubeReader:
 
     async def autoscalers(self, namespace: str) -> list[JSON]:
         """LIST the HorizontalPodAutoscalers of a namespace (autoscaling/v2)."""
+        _checked(namespace=(namespace, "label"))
         call = self._autoscaling.list_namespaced_horizontal_pod_autoscaler(
             namespace, limit=LIST_LIMIT, _preload_content=False
         )
@@ -138,6 +139,7 @@ class KubeReader:
 
     async def pod_autoscalers(self, namespace: str, isvc: str) -> list[JSON]:
         """LIST the Knative PodAutoscalers of an InferenceService (serverless mode)."""
+        _checked(namespace=(namespace, "label"), inferenceservice=(isvc, "label"))
         call = self._custom.list_namespaced_custom_object(
             *KNATIVE_AUTOSCALING,
             namespace,
@@ -146,6 +148,12 @@ class KubeReader:
             _preload_content=False,
         )
         return await _list(call, f"listing knative podautoscalers in {namespace}")
+
+    async def node(self, name: str) -> JSON:
+        """GET one Node (cluster-scoped): its conditions say whether it is healthy."""
+        _checked(node=(name, "subdomain"))
+        call = self._core.read_node(name, _preload_content=False)
+        return await _json(call, f"getting node {name}")
 
     async def pods(
         self,

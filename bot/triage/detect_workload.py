@@ -18,6 +18,7 @@ from bot.triage.evidence import (
     ContainerState,
     EventsEvidence,
     InferenceServiceEvidence,
+    NodesEvidence,
     PodsEvidence,
     PodState,
 )
@@ -474,3 +475,47 @@ class RevisionOf:
 def failing_revisions(findings: Sequence[Finding]) -> set[str]:
     """Revisions with an ongoing problem."""
     return {f.revision for f in findings if f.revision and not f.recovered and f.strength >= 0.45}
+
+
+def node_findings(
+    nodes: NodesEvidence, pods: PodsEvidence | None, revision_of: RevisionOf
+) -> list[Finding]:
+    """A node not ready or under pressure, placed on each model pod it runs."""
+    out: list[Finding] = []
+    for node in nodes.nodes:
+        said = ", ".join(
+            f"{c.type}={c.status}"
+            + (
+                f" ({c.reason}: {_clip(c.message, 160)})"
+                if c.message
+                else f" ({c.reason})"
+                if c.reason
+                else ""
+            )
+            for c in node.problems
+        )
+        if node.ready is not True:
+            found = Finding(
+                "node",
+                "infrastructure",
+                0.8,
+                "The model's node is not ready",
+                f"node {node.name}: {said}",
+                f"Check node {node.name} (kubelet, network); its pods need to move.",
+            )
+        elif node.problems:
+            found = Finding(
+                "eviction",
+                "infrastructure",
+                0.65,
+                "The model's node is under resource pressure",
+                f"node {node.name}: {said}",
+                f"Give node {node.name} room (disk, memory) or move the model.",
+            )
+        else:
+            continue
+        on = [p for p in (pods.pods if pods else ()) if p.node == node.name]
+        out += [found.at(pod=p.name, revision=revision_of(p.name), node=node.name) for p in on] or [
+            found.at(node=node.name)
+        ]
+    return out

@@ -311,6 +311,38 @@ class LogsEvidence(Evidence):
 
 
 @dataclass(frozen=True)
+class NodeState:
+    """A node that runs the model's pods, with the conditions that are not as they should be."""
+
+    name: str
+    ready: bool | None
+    problems: tuple[Condition, ...] = ()  # Ready not True, or a pressure condition True
+    unschedulable: bool = False
+
+
+@dataclass(frozen=True)
+class NodesEvidence(Evidence):
+    """The nodes of the model's pods."""
+
+    kind: ClassVar[str] = "nodes"
+    nodes: tuple[NodeState, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """Each node with a problem, or that all are healthy."""
+        bad = [n for n in self.nodes if n.problems or n.unschedulable]
+        if not bad:
+            return (f"{len(self.nodes)} nodes of the model's pods healthy",) if self.nodes else ()
+        return tuple(
+            f"node {n.name}: "
+            + ", ".join(
+                f"{c.type}={c.status}" + (f" ({c.reason})" if c.reason else "") for c in n.problems
+            )
+            + (", cordoned" if n.unschedulable else "")
+            for n in bad
+        )
+
+
+@dataclass(frozen=True)
 class Scaler:
     """One autoscaler of the model: a HorizontalPodAutoscaler or a Knative PodAutoscaler."""
 
@@ -383,6 +415,9 @@ class MetricsEvidence(Evidence):
     comparison: str = ""
     alert_start: datetime | None = None
     notes: tuple[str, ...] = ()
+    # Requests per second over 15 minutes at the alert, and at the same time a day earlier.
+    traffic: float | None = None
+    traffic_day_before: float | None = None
 
     def lines(self) -> tuple[str, ...]:
         """Peak of the alert's expression against its threshold, then resource pressure."""
@@ -391,6 +426,12 @@ class MetricsEvidence(Evidence):
         if values:
             bound = f" (threshold {self.comparison} {self.threshold:g})" if self.comparison else ""
             out.append(f"`{self.expression}` peaked at {max(values):.4g}{bound}")
+        if self.traffic is not None and self.traffic_day_before:
+            change = self.traffic / self.traffic_day_before - 1
+            out.append(
+                f"traffic {self.traffic:.3g} req/s at the alert, {self.traffic_day_before:.3g} "
+                f"req/s a day earlier ({change:+.0%})"
+            )
         for r in self.resources:
             if r.memory_bytes is not None and r.memory_limit_bytes:
                 share = r.memory_bytes / r.memory_limit_bytes

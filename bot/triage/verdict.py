@@ -36,6 +36,7 @@ from bot.triage.detect_workload import (
     event_findings,
     failing_revisions,
     isvc_findings,
+    node_findings,
     pod_findings,
 )
 from bot.triage.evidence import (
@@ -46,6 +47,7 @@ from bot.triage.evidence import (
     InferenceServiceEvidence,
     LogsEvidence,
     MetricsEvidence,
+    NodesEvidence,
     PodsEvidence,
     Target,
     Verdict,
@@ -87,6 +89,8 @@ def detect(
         out += event_findings(events, revision_of, start, by_name)
     if isvc is not None:
         out += isvc_findings(isvc, patterns)
+    if (nodes := find(evidence, NodesEvidence)) is not None:
+        out += node_findings(nodes, pods, revision_of)
     if (logs := find(evidence, LogsEvidence)) is not None:
         out += log_findings(logs, revision_of, patterns)
     if (metrics := find(evidence, MetricsEvidence)) is not None:

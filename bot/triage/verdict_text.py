@@ -16,6 +16,7 @@ from bot.triage.evidence import (
     InferenceServiceEvidence,
     LogsEvidence,
     MetricsEvidence,
+    NodesEvidence,
     PodsEvidence,
 )
 from bot.triage.findings import Finding, duration
@@ -26,6 +27,7 @@ _SOURCES: tuple[tuple[type[Evidence], str], ...] = (
     (EventsEvidence, "warning events"),
     (LogsEvidence, "logs"),
     (AutoscalerEvidence, "autoscalers"),
+    (NodesEvidence, "nodes"),
     (MetricsEvidence, "Prometheus metrics"),
     (DriftEvidence, "drift"),
 )
@@ -114,6 +116,9 @@ def unknown_reasons(
         if drift.accuracy is not None and drift.accuracy_baseline is not None:
             accuracy = f"; accuracy {drift.accuracy:.3g}, baseline {drift.accuracy_baseline:.3g}"
         out.append(f"no drifted features among {len(drift.features)}{accuracy}")
+    metrics = next((e for e in evidence if isinstance(e, MetricsEvidence)), None)
+    if metrics is not None:
+        out += [line for line in metrics.lines() if line.startswith("traffic ")]
     if weak:
         out.append("seen, too weak to decide on:")
         out += [f"  {line}" for line in finding_lines(weak, start, limit=3)]

@@ -116,7 +116,7 @@ async def test_bad_names_from_alerts_make_no_request(
     if bad or labels.get("pod") or labels.get("deployment"):
         # the invalid label is named on the triage
         notes = [n for n in report.notes() if n.endswith("not used in any request")]
-        assert len(notes) == 5  # one per Kubernetes collector
+        assert len(notes) == 6  # one per Kubernetes collector (bot/cluster/factory.py)
         assert all("is not a valid Kubernetes name" in n for n in notes)
         assert any(n.startswith("Kubernetes pods: label ") for n in notes)
     sent = [(c.method, c.path, c.query) for c in kube.requests]

@@ -181,7 +181,7 @@ async def test_healthy_without_other_evidence_is_unknown_and_says_what_was_check
 async def test_api_server_down_leaves_notes_and_still_decides(tmp_path: Path) -> None:
     report = await run_triage(unused_kubeconfig(tmp_path / "kubeconfig"))
     notes = report.notes()
-    assert len(notes) == 5  # one per Kubernetes collector
+    assert len(notes) == 5  # one per Kubernetes collector but nodes (no pods, no nodes)
     assert all("Kubernetes API unreachable" in n for n in notes), notes
     assert report.verdict.category == "unknown"
 
@@ -266,6 +266,7 @@ async def test_a_pod_list_that_times_out_for_one_collector_still_serves_the_othe
     slow = await triage(timeout=0.5)
     assert sorted(slow.notes()) == [
         "Kubernetes logs: timeout after 0.5 s",
+        "Kubernetes nodes: timeout after 0.5 s",
         "Kubernetes pods: timeout after 0.5 s",
     ]
     kube.faults.clear()

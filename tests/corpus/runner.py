@@ -22,7 +22,11 @@ from typing import Any
 from bot.alerts.models import Notification
 from bot.config import Settings
 from bot.offline import triage_offline
+from bot.triage.collector import TriageContext
+from bot.triage.evidence import Evidence, evidence_from_dict
+from bot.triage.pipeline import Pipeline
 from bot.triage.report import TriageReport
+from bot.triage.verdict import Diagnosis
 from tests.corpus.schema import Case, duration_seconds, expand_values, parse_time
 from tests.corpus.stores import drift_samples, write_drift_store
 from tests.fakes.fake_kube import FakeKube, running_fake_kube
@@ -132,6 +136,29 @@ class Outcome:
     seconds: float
 
 
+class Replay:
+    """A collector that hands back one piece of an exported incident's evidence."""
+
+    timeout = 2.0
+
+    def __init__(self, evidence: Evidence) -> None:
+        self._evidence = evidence
+        self.name = f"replay {evidence.kind}"
+
+    async def collect(self, context: TriageContext) -> Evidence:
+        """The stored evidence, as it was gathered."""
+        return self._evidence
+
+
+async def triage_incident(name: str, case: Case) -> Outcome:
+    """An exported incident through the pipeline and the verdict, its evidence replayed."""
+    replays = [Replay(e) for d in case.evidence if (e := evidence_from_dict(d)) is not None]
+    pipeline = Pipeline(replays, Diagnosis())
+    began = datetime.now(UTC)
+    report = await pipeline.run(Notification.model_validate(webhook(case)))
+    return Outcome(name, case, report, (datetime.now(UTC) - began) / timedelta(seconds=1))
+
+
 async def triage_case(
     name: str, case: Case, kube: FakeKube, kubeconfig: Path, workdir: Path, prom: str | None
 ) -> Outcome:
@@ -159,9 +186,13 @@ async def triage_case(
 
 async def run_corpus(cases: dict[str, Case], workdir: Path) -> list[Outcome]:
     """Every case triaged against one fake API server and one Prometheus."""
+    workdir.mkdir(parents=True, exist_ok=True)
     outcomes = []
     async with running_fake_kube() as kube, prometheus_with(list(cases.values()), workdir) as prom:
         kubeconfig = kube.write_kubeconfig(workdir / "kubeconfig")
         for name, case in cases.items():
+            if case.evidence:
+                outcomes.append(await triage_incident(name, case))
+                continue
             outcomes.append(await triage_case(name, case, kube, kubeconfig, workdir, prom))
     return outcomes

@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CASES_DIR = Path(__file__).parent / "cases"
+# Real incidents written by `triage-bot export-case`: the evidence as gathered, no snapshot.
+INCIDENTS_DIR = Path(__file__).parent / "incidents"
 
 Category = Literal["infrastructure", "rollout", "data-drift", "concept-drift", "unknown"]
 Cause = Literal[
@@ -225,7 +227,10 @@ class Case(Strict):
     sources: list[str] = Field(min_length=1)
     story: str
     alert: Alert
-    objects: list[dict[str, Any]]
+    objects: list[dict[str, Any]] = []
+    # An exported incident carries the evidence it was triaged on instead of a snapshot
+    # (tests/corpus/incidents/); `evidence_to_dict` shapes, replayed by the runner.
+    evidence: list[dict[str, Any]] = []
     logs: list[Log] = []
     faults: list[Fault] = []
     prometheus: Prometheus | None = None
@@ -296,3 +301,8 @@ def load_case(path: Path) -> Case:
 def load_cases(directory: Path = CASES_DIR) -> dict[str, Case]:
     """Every case by its slug (the file name without `.yaml`)."""
     return {path.stem: load_case(path) for path in case_paths(directory)}
+
+
+def load_incidents(directory: Path = INCIDENTS_DIR) -> dict[str, Case]:
+    """Every exported incident by its slug; none when the folder is empty or missing."""
+    return load_cases(directory) if directory.is_dir() else {}

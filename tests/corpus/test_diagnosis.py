@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.corpus.runner import run_corpus
-from tests.corpus.schema import load_cases
+from tests.corpus.schema import load_cases, load_incidents
 from tests.corpus.score import Summary, score
 
 
 async def test_the_corpus_is_diagnosed_right(tmp_path: Path) -> None:
-    outcomes = await run_corpus(load_cases(), tmp_path)
+    outcomes = await run_corpus({**load_cases(), **load_incidents()}, tmp_path)
     summary = Summary([score(o) for o in outcomes])
     wrong = [f"{s.name}: {s.expected} != {s.got}" for s in summary.scores if not s.right]
     assert summary.leaks == 0, [s.leaks for s in summary.scores if s.leaks]

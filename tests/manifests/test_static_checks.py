@@ -50,7 +50,7 @@ def builds() -> dict[str, list[dict[str, Any]]]:
 def test_every_variant_and_component_builds_and_validates(
     builds: dict[str, list[dict[str, Any]]],
 ) -> None:
-    assert set(COMPONENTS) == {"cluster-read", "prometheus-operator", "slack-ingress"}
+    assert set(COMPONENTS) == {"cluster-read", "node-read", "prometheus-operator", "slack-ingress"}
     for name, objects in builds.items():
         assert objects, name
         for obj in objects:

@@ -12,6 +12,7 @@ from bot.triage.evidence import (
     InferenceServiceEvidence,
     LogExcerpt,
     LogsEvidence,
+    MetricsEvidence,
     ModelStatus,
     PodsEvidence,
     PodState,
@@ -172,3 +173,13 @@ def test_unknown_says_what_was_and_was_not_gathered() -> None:
     assert verdict.reasons[0].startswith("nothing was gathered")
     verdict = decide(TARGET, [PodsEvidence((pod(R1, 0),))], notification())
     assert any(r.startswith("gathered: pods; not gathered:") for r in verdict.reasons)
+
+
+def test_a_traffic_drop_on_a_healthy_model_is_said_in_the_unknown() -> None:
+    evidence: list[Evidence] = [
+        PodsEvidence((pod(R1, 0),)),
+        MetricsEvidence(traffic=0.5, traffic_day_before=40.0),
+    ]
+    verdict = decide(TARGET, evidence, alert("ModelThroughputDrop", model="wine"))
+    assert verdict.category == "unknown"
+    assert "traffic 0.5 req/s at the alert, 40 req/s a day earlier (-99%)" in verdict.reasons
