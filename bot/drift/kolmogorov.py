@@ -23,7 +23,6 @@ from functools import partial
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -37,6 +36,8 @@ _MIN_LOG = -708.0
 
 def smirnov_sf(n: int, d: FloatArray) -> FloatArray:
     """P(D+_n >= d) for each d, exact (Birnbaum-Tingey), for 1/n < d < 1."""
+    from scipy import special  # lazy: scipy costs ~1 s to import
+
     d = np.asarray(d, dtype=np.float64)
     out = np.zeros_like(d)
     if d.size == 0:
@@ -111,6 +112,8 @@ def kstwo_sf(d: FloatArray, n: int, workers: int = 1) -> FloatArray:
     The tail sums (~60 µs a statistic at n = 8,000, all in `log`/`exp`, which release
     the GIL) are shared among `workers` threads.
     """
+    from scipy import stats  # lazy: scipy costs ~1 s to import
+
     d = np.asarray(d, dtype=np.float64)
     out = np.empty_like(d)
     nx2 = n * d * d

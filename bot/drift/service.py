@@ -20,24 +20,23 @@ import logging
 import sqlite3
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config import Settings
-from bot.drift import persist
 from bot.drift.collector import DriftCollector
 from bot.drift.events import IngestError, parse_event
-from bot.drift.history import evaluation_to_json
 from bot.drift.history_table import HistoryTable
 from bot.drift.metrics import DriftMetrics
-from bot.drift.monitor import Evaluation, ModelMonitor
-from bot.drift.reference_file import load_reference
 from bot.store import Store
 from bot.triage.collector import Collector
 from bot.triage.evidence import Target
+
+if TYPE_CHECKING:
+    from bot.drift.monitor import Evaluation, ModelMonitor
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,14 @@ class _FeedbackBody(BaseModel):
     namespace: str = Field(min_length=1)
     name: str = Field(min_length=1)
     labels: list[_LabelItem] = Field(min_length=1, max_length=100_000)
+
+
+def _to_json(evaluation: Evaluation) -> dict[str, Any]:
+    from bot.drift.history import (
+        evaluation_to_json,  # lazy: numpy and the engine load with the first model
+    )
+
+    return evaluation_to_json(evaluation)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -84,6 +91,12 @@ class DriftService:
     async def start(self) -> None:
         """Load references and stored state, then evaluate every interval."""
         await self._history.ensure()
+        if self._settings.models:
+            # Here, not at the top: numpy and the engine cost a service without models
+            # a tenth of a second of start and tens of megabytes.
+            from bot.drift import persist
+            from bot.drift.monitor import ModelMonitor
+            from bot.drift.reference_file import load_reference
         for config in self._settings.models:
             reference = None
             if config.reference is not None:
@@ -140,6 +153,10 @@ class DriftService:
             await self._persist()
 
     async def _evaluate(self, monitor: ModelMonitor) -> Evaluation:
+        from bot.drift.monitor import (
+            ModelMonitor,  # lazy: numpy and the engine load with the first model
+        )
+
         snapshot = monitor.snapshot(time.time())
         evaluation = await asyncio.to_thread(ModelMonitor.evaluate, snapshot, monitor.options())
         monitor.record(evaluation)
@@ -152,6 +169,8 @@ class DriftService:
         return evaluation
 
     async def _persist(self) -> None:
+        from bot.drift import persist  # lazy: numpy and the engine load with the first model
+
         now = time.time()
         for monitor in self.monitors.values():
             arrays = monitor.arrays(now)
@@ -284,7 +303,7 @@ class DriftService:
                     "model": monitor.key,
                     "rows_ingested": monitor.rows_ingested,
                     "reference_ready": monitor.reference is not None,
-                    "latest": evaluation_to_json(latest) if latest else None,
+                    "latest": _to_json(latest) if latest else None,
                 }
             )
         return web.json_response({"models": models})
@@ -310,4 +329,4 @@ class DriftService:
             return _error(503, "drift engine not started")
         async with self._lock:
             evaluation = await self._evaluate(monitor)
-        return web.json_response(evaluation_to_json(evaluation))
+        return web.json_response(_to_json(evaluation))
