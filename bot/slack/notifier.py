@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.notify.base import Change
 from bot.slack.buttons import group_id
 from bot.slack.limits import violations
+from bot.slack.mrkdwn import escape, trusted_hosts
 from bot.slack.outbox import GroupMessage, Op, SlackTables
 from bot.slack.render import render_message
 from bot.slack.routing import choose_channel, mentions_for
@@ -86,7 +87,8 @@ class SlackNotifier:
             message = self.render(report, state_of=stored)
             ops = [Op("message", channel, message)]
             if stored is not None and change.kind != "new" and change.what:
-                ops.append(Op("reply", channel, {"text": "Changed: " + "; ".join(change.what)}))
+                what = escape("; ".join(change.what))
+                ops.append(Op("reply", channel, {"text": "Changed: " + what}))
             chart = await self._chart_op(report, channel) if stored is None else None
             if chart is not None:
                 ops.append(chart)
@@ -119,7 +121,15 @@ class SlackNotifier:
             state_of.state if state_of else None,
             mentions=mentions_for(report.severity, self._settings.slack.mentions),
             silence_durations=self._settings.actions.silence_durations,
+            link_hosts=self.link_hosts(report),
         )
+
+    def link_hosts(self, report: TriageReport) -> frozenset[str]:
+        """Hosts whose URLs become links: Prometheus, Alertmanager (configured and the
+        one that sent the group) and the configured allow-list."""
+        s = self._settings
+        own = (s.prometheus_url or "", s.alertmanager_url or "", report.external_url)
+        return trusted_hosts(own, s.slack.link_hosts)
 
     async def start(self) -> None:
         """Resend what a previous run left pending, then keep retrying in the background."""
@@ -165,7 +175,8 @@ class SlackNotifier:
         except Exception:  # a chart is a nicety; the message must still go out
             log.exception("chart failed", extra={"group_key": report.group_key})
             return None
-        return Op("chart", channel, {"title": title, "filename": "alert.png"}, png)
+        # The picture shows the title as drawn; Slack's file title is parsed: escaped.
+        return Op("chart", channel, {"title": escape(title), "filename": "alert.png"}, png)
 
     async def _retry_loop(self) -> None:
         while True:
