@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.audit import AuditEntry, AuditLog
 from bot.actions.authz import Authorizer
-from bot.actions.base import ActionOutcome, ActionRequest
+from bot.actions.base import EXCLUSIVE, ActionOutcome, ActionRequest
 from bot.actions.runner import ActionRunner
 from bot.slack.buttons import ButtonError, ButtonPayload
 from bot.slack.limits import clip, clip_code
@@ -31,7 +31,7 @@ from bot.slack.mrkdwn import escape, user_mention
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import GroupMessage, SlackTables
 from bot.slack.payloads import BlockAction, InteractionPayload
-from bot.slack.render import MAX_OUTCOMES, target_ref
+from bot.slack.render import MAX_OUTCOMES, offered_buttons, target_ref
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,13 @@ class Dispatcher:
         if stored is None or target_ref(stored.report.target) != button.target:
             await self._refuse(payload, entry, "invalid", "This alert group is unknown here.")
             return
+        refusal = self._not_offered(payload, button, stored)
+        if refusal:
+            await self._refuse(payload, entry, *refusal)
+            return
+        if button.action == "feedback":
+            await self._feedback(payload, entry)
+            return
         namespace, _, name = button.target.partition("/")
         decision = await self._authorizer.check(user, button.action, namespace)
         if not decision.allowed:
@@ -164,6 +171,33 @@ class Dispatcher:
         detail = outcome.summary + (f"\n{outcome.detail}" if outcome.detail else "")
         await self._audit.finish(entry_id, "ok" if outcome.ok else "failed", detail)
         await self._record(stored, request, outcome)
+
+    def _not_offered(
+        self, payload: InteractionPayload, button: ButtonPayload, stored: GroupMessage
+    ) -> tuple[str, str] | None:
+        """Why a click may not act (decision, reply), or None: the click must come from the
+        message's own channel and name a button the message offers now."""
+        if payload.channel_id != stored.channel:
+            return "invalid", "This button belongs to a message in another channel."
+        if button.action in EXCLUSIVE and stored.report.status == "resolved":
+            text = (
+                f"Refused: the alert group is resolved, so {button.action} of"
+                f" {escape(button.target)} is no longer offered. If it is still needed,"
+                " do it from the cluster or wait for the alert to fire again."
+            )
+            return "refused", text
+        offered = offered_buttons(self._notifier.render(stored.report, state_of=stored))
+        if button not in offered:
+            return "invalid", "This button is no longer offered on the message; nothing was done."
+        return None
+
+    async def _feedback(self, payload: InteractionPayload, entry: AuditEntry) -> None:
+        """A person's answer on the diagnosis: audited with who and when, nothing else runs."""
+        verdict = "right" if entry.arg == "right" else "wrong"
+        ref = await self._audit.record(replace(entry, decision="allowed", reason="feedback"))
+        await self._audit.finish(ref, "ok", f"{verdict} diagnosis")
+        self._count("feedback", "allowed")
+        await self.ephemeral(payload, f"Thanks: recorded that the diagnosis was {verdict}.")
 
     async def _record(
         self, stored: GroupMessage, request: ActionRequest, outcome: ActionOutcome

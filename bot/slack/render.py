@@ -272,3 +272,17 @@ def render_message(
         "blocks": top,
         "attachments": [{"color": color or DEFAULT_COLOR, "blocks": body + ends}],
     }
+
+
+def offered_buttons(message: dict[str, Any]) -> set[ButtonPayload]:
+    """The buttons a rendered message offers: what `slack.dispatch` lets a click ask for."""
+    blocks = [
+        *message.get("blocks", []),
+        *(b for a in message.get("attachments", []) for b in a.get("blocks", [])),
+    ]
+    found = set()
+    for block in blocks:
+        if block.get("type") == "actions":
+            for element in block.get("elements", []):
+                found.add(ButtonPayload.unpack(str(element.get("value", ""))))
+    return found
