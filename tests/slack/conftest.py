@@ -68,14 +68,26 @@ async def tables(store: Store) -> SlackTables:
 
 
 @pytest.fixture
-def make_notifier(
+async def make_notifier(
     make_settings: MakeSettings, session: aiohttp.ClientSession, tables: SlackTables
-) -> Callable[..., SlackNotifier]:
-    def build(settings: Settings | None = None, **kwargs: Any) -> SlackNotifier:
-        settings = settings or make_settings()
-        return SlackNotifier(make_client(settings, session), tables, settings, **kwargs)
+) -> AsyncIterator[Callable[..., SlackNotifier]]:
+    """Notifiers whose senders run (unless `start=False`) until the test ends."""
+    made: list[SlackNotifier] = []
 
-    return build
+    def build(
+        settings: Settings | None = None, *, start: bool = True, **kwargs: Any
+    ) -> SlackNotifier:
+        settings = settings or make_settings()
+        client = make_client(settings, session, retries=False)
+        notifier = SlackNotifier(client, tables, settings, **kwargs)
+        if start:
+            made.append(notifier)
+            notifier.sender.start()
+        return notifier
+
+    yield build
+    for notifier in made:
+        await notifier.close()
 
 
 @pytest.fixture
