@@ -19,6 +19,7 @@ channel within a minute post one digest message, updated in place, listing them 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -202,10 +203,8 @@ class Sender:
                 self._idle.set()
                 wait = MAX_WAIT * 30
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
 
     async def _turn(self) -> float | None:
         """Send what may go now; seconds until more could, None when nothing waits."""
