@@ -4,10 +4,12 @@ Rendered by `slack.sender` whenever more groups open in one channel within a min
 `storm_groups_per_minute`, and again (updated in place) as their triages change. Each
 line is a group's latest state, so during a storm the channel shows every group's state
 long before the paced individual messages are all out. Escaped like every message.
+`Storm` keeps, per channel, which groups opened when and the digest's message.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +17,7 @@ from bot.slack.limits import MAX_BLOCKS, MAX_TEXT, clip
 from bot.slack.mrkdwn import escape, plain
 from bot.slack.outbox import GroupMessage
 
+STORM_WINDOW = 60.0
 LINES_PER_SECTION = 12
 LINE_CHARS = 240
 
@@ -59,3 +62,44 @@ def render_digest(groups: Sequence[GroupMessage], *, raging: bool) -> dict[str, 
             {"type": "section", "text": {"type": "mrkdwn", "text": clip(chunk, MAX_TEXT)}}
         )
     return {"text": title, "blocks": blocks, "attachments": []}
+
+
+class Storm:
+    """Groups opened per channel in the last minute, and the channel's digest message."""
+
+    def __init__(self, threshold: int, interval: float) -> None:
+        self.threshold = threshold
+        self.interval = interval
+        self.opened: dict[str, deque[tuple[float, str]]] = {}
+        self.digest_ts: dict[str, str] = {}
+        self.listed: dict[str, list[str]] = {}
+        self.sent_at: dict[str, float] = {}
+        self.last_body: dict[str, str] = {}
+
+    def open(self, channel: str, gid: str, now: float) -> None:
+        """A group's first message was queued in `channel`."""
+        seen = self.opened.setdefault(channel, deque())
+        seen.append((now, gid))
+        listed = self.listed.setdefault(channel, [])
+        if len(self._recent(channel, now)) > self.threshold or channel in self.digest_ts:
+            for _, g in seen:
+                if g not in listed:
+                    listed.append(g)
+
+    def _recent(self, channel: str, now: float) -> list[str]:
+        seen = self.opened.get(channel, deque())
+        while seen and seen[0][0] < now - STORM_WINDOW:
+            seen.popleft()
+        return [g for _, g in seen]
+
+    def raging(self, channel: str, now: float) -> bool:
+        """More groups opened in the last minute than the threshold."""
+        return len(self._recent(channel, now)) > self.threshold
+
+    def due(self, now: float) -> list[str]:
+        """Channels whose digest should be posted or refreshed now."""
+        return [
+            c
+            for c, listed in self.listed.items()
+            if listed and now - self.sent_at.get(c, -1e9) >= self.interval
+        ]

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +30,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.slack.digest import render_digest
+from bot.slack.digest import Storm, render_digest
 from bot.slack.limits import violations
 from bot.slack.outbox import GroupMessage, Head, Op, SlackTables
 from bot.slack.pace import Key, Pacer
@@ -43,7 +42,6 @@ TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 NO_CHANNEL = "no Slack channel for this group: set TRIAGE_BOT_SLACK_CHANNEL or a route"
-STORM_WINDOW = 60.0
 MAX_WAIT = 1.0
 
 
@@ -82,47 +80,6 @@ def _rank(head: Head) -> int:
     if head.kind == "message":
         return 0 if head.ts is None else 1
     return 2
-
-
-class Storm:
-    """Groups opened per channel in the last minute, and the channel's digest message."""
-
-    def __init__(self, threshold: int, interval: float) -> None:
-        self.threshold = threshold
-        self.interval = interval
-        self.opened: dict[str, deque[tuple[float, str]]] = {}
-        self.digest_ts: dict[str, str] = {}
-        self.listed: dict[str, list[str]] = {}
-        self.sent_at: dict[str, float] = {}
-        self.last_body: dict[str, str] = {}
-
-    def open(self, channel: str, gid: str, now: float) -> None:
-        """A group's first message was queued in `channel`."""
-        seen = self.opened.setdefault(channel, deque())
-        seen.append((now, gid))
-        listed = self.listed.setdefault(channel, [])
-        if len(self._recent(channel, now)) > self.threshold or channel in self.digest_ts:
-            for _, g in seen:
-                if g not in listed:
-                    listed.append(g)
-
-    def _recent(self, channel: str, now: float) -> list[str]:
-        seen = self.opened.get(channel, deque())
-        while seen and seen[0][0] < now - STORM_WINDOW:
-            seen.popleft()
-        return [g for _, g in seen]
-
-    def raging(self, channel: str, now: float) -> bool:
-        """More groups opened in the last minute than the threshold."""
-        return len(self._recent(channel, now)) > self.threshold
-
-    def due(self, now: float) -> list[str]:
-        """Channels whose digest should be posted or refreshed now."""
-        return [
-            c
-            for c, listed in self.listed.items()
-            if listed and now - self.sent_at.get(c, -1e9) >= self.interval
-        ]
 
 
 class Sender:
