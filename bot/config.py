@@ -82,7 +82,7 @@ class SlackSettings(BaseModel):
     # the Prometheus and Alertmanager URLs; Slack's limits the sender keeps under.
     link_hosts: tuple[str, ...] = ()
     channel_messages_per_second: float = Field(default=1.0, gt=0)
-    channel_burst: int = Field(default=3, ge=1)
+    channel_burst: int = Field(default=2, ge=1)
     updates_per_minute: float = Field(default=45.0, gt=0)
     storm_groups_per_minute: int = Field(default=10, ge=1)
     digest_interval_seconds: float = Field(default=5.0, gt=0)

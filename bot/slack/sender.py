@@ -100,7 +100,7 @@ class Sender:
         self._pacer = Pacer(
             {
                 "post": (slack.channel_messages_per_second, float(slack.channel_burst)),
-                "update": (slack.updates_per_minute / 60.0, 3.0),
+                "update": (slack.updates_per_minute / 60.0, 2.0),
             }
         )
         self._storm = Storm(slack.storm_groups_per_minute, slack.digest_interval_seconds)

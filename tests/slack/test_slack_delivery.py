@@ -39,7 +39,8 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "high-error-rate-firing.js
     ("args", "error"),
     [
         ({"text": "x" * 40_001}, "msg_too_long"),
-        ({"blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]}, "invalid_blocks"),
+        ({"blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]},
+         "invalid_blocks"),
         ({"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]},
          "invalid_blocks"),
         ({"blocks": [{"type": "nonsense"}]}, "invalid_blocks"),
