@@ -120,9 +120,7 @@ async def _wait_ready(session: aiohttp.ClientSession, url: str) -> None:
     raise RuntimeError("the bot did not become ready")
 
 
-async def _send_storm(
-    session: aiohttp.ClientSession, url: str, groups: int, alerts: int
-) -> float:
+async def _send_storm(session: aiohttp.ClientSession, url: str, groups: int, alerts: int) -> float:
     """Every step of every group, twice (HA pair); the time the last one was answered."""
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     for step in range(1, STEPS + 1):

@@ -87,6 +87,7 @@ class SlackSettings(BaseModel):
     storm_groups_per_minute: int = Field(default=10, ge=1)
     digest_interval_seconds: float = Field(default=5.0, gt=0)
     max_triage_attempts: int = Field(default=3, ge=1)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class RetrainSettings(BaseModel):

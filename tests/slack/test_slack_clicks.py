@@ -6,6 +6,7 @@ Signed requests through `POST /slack/interactions`, checked with slack-sdk's own
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
@@ -100,3 +101,21 @@ async def test_rollback_on_a_resolved_group_is_refused_with_the_reason(
         assert "resolved" in slack.ephemeral[0]["text"]
         [entry] = await audit(client)
         assert entry["decision"] == "refused" and entry["action"] == "rollback"
+
+
+async def test_a_slow_body_is_answered_408_without_holding_the_handler(
+    slack: FakeSlack, make_service: Any
+) -> None:
+    async with make_service(slack={"body_timeout_seconds": 0.2}) as (_, client):
+        reader, writer = await asyncio.open_connection(client.host, client.port)
+        head = (
+            "POST /slack/interactions HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+            "payload="
+        )
+        writer.write(head.encode())
+        await writer.drain()
+        async with asyncio.timeout(5):
+            status = await reader.readline()
+        writer.close()
+        assert status.startswith(b"HTTP/1.1 408")
