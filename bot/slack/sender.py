@@ -25,12 +25,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.slack.digest import Storm, render_digest
+from bot.slack.errors import describe as _error
+from bot.slack.errors import retry_after as _retry_after
+from bot.slack.errors import transient as _transient
 from bot.slack.limits import violations
 from bot.slack.outbox import GroupMessage, Head, Op, SlackTables
 from bot.slack.pace import Key, Pacer
@@ -38,35 +40,8 @@ from bot.slack.routing import choose_channel
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
 NO_CHANNEL = "no Slack channel for this group: set TRIAGE_BOT_SLACK_CHANNEL or a route"
 MAX_WAIT = 1.0
-
-
-def _error(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or exc.response.status_code)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _retry_after(exc: Exception) -> float | None:
-    """Seconds Slack asked us to wait (429), None for other failures."""
-    if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
-        raw = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
-        try:
-            return max(0.0, float(raw[0] if isinstance(raw, list) else raw))
-        except (TypeError, ValueError):
-            return 1.0
-    return None
-
-
-def _transient(exc: Exception) -> bool:
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        return status == 429 or status >= 500 or exc.response.get("error") in TRANSIENT
-    return isinstance(exc, aiohttp.ClientError | TimeoutError)
 
 
 def _key(head: Head) -> Key:
