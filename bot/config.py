@@ -88,6 +88,7 @@ class SlackSettings(BaseModel):
     digest_interval_seconds: float = Field(default=5.0, gt=0)
     max_triage_attempts: int = Field(default=3, ge=1)
     body_timeout_seconds: float = Field(default=10.0, gt=0)
+    reply_window_seconds: float = Field(default=10.0, ge=0)
 
 
 class RetrainSettings(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.group_commit import Statement
@@ -59,13 +60,15 @@ class Op:
 
 @dataclass(frozen=True)
 class Head:
-    """The oldest unsent op of a group: the only one of the group that may go next."""
+    """The op of a group that may go next: its unsent message if any (the newest state
+    first; replies and charts need it posted), else its oldest unsent op."""
 
     op_id: int
     group_id: str
     kind: OpKind
     channel: str
     ts: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -117,15 +120,18 @@ class SlackTables:
         return [Op(r[1], str(r[2]), json.loads(r[3]), r[4], int(r[0])) for r in rows]
 
     async def heads(self) -> list[Head]:
-        """Every group's oldest unsent op, oldest first, with where its message is."""
+        """Every group's next op (see `Head`), oldest first, with where its message is."""
         async with self._store.connection.execute(
-            "SELECT o.id, o.group_id, o.kind, m.channel, m.ts FROM slack_outbox o"
+            "SELECT o.id, o.group_id, o.kind, m.channel, m.ts, o.created_at FROM slack_outbox o"
             " JOIN slack_messages m ON m.group_id = o.group_id"
-            " WHERE o.id IN (SELECT MIN(id) FROM slack_outbox WHERE state = 'pending'"
-            " GROUP BY group_id) ORDER BY o.id"
+            " WHERE o.id IN (SELECT COALESCE(MIN(CASE WHEN kind = 'message' THEN id END),"
+            " MIN(id)) FROM slack_outbox WHERE state = 'pending' GROUP BY group_id) ORDER BY o.id"
         ) as cur:
             rows = await cur.fetchall()
-        return [Head(int(r[0]), str(r[1]), r[2], str(r[3]), r[4]) for r in rows]
+        return [
+            Head(int(r[0]), str(r[1]), r[2], str(r[3]), r[4], datetime.fromisoformat(str(r[5])))
+            for r in rows
+        ]
 
     async def claim(self, op_ids: list[int]) -> list[Op]:
         """Mark ops as being sent and read their bodies after that: a newer rendering

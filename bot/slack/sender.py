@@ -4,12 +4,13 @@ Started and stopped by `slack.notifier` (which `slack.service` starts); woken by
 notifier whenever it queued something. The worker only writes the desired message to the
 outbox (`slack.outbox`), so nothing Slack does (429, 5xx, a dead network) reaches triage.
 
-Each turn takes the head (oldest unsent op) of every group and sends those whose Slack
-limit has room (`slack.pace`): a group's first message before any update, updates before
+Each turn takes the next op of every group (`slack.outbox.Head`) and sends those whose
+Slack limit has room (`slack.pace`): a group's first message before any update, updates before
 thread replies, so every group gets its message first in a storm. Only the newest state
 of a message is ever sent (the outbox replaces an unsent message in place), and thread
-replies waiting together are merged into one. A 429 blocks that limit for Retry-After and
-the op stays pending; other channels and methods go on. A 5xx or a dropped connection
+replies are held `reply_window_seconds` after the first of them, then merged into one.
+A 429 blocks that limit for Retry-After and the op stays pending; other channels and
+methods go on. A 5xx or a dropped connection
 backs off that limit; a permanent error marks the op dead with the reason. A group with no
 channel waits (its reason shown by `/api/triages`) until a restart with the channel set.
 Storm mode (`slack.digest`): more than `storm_groups_per_minute` groups opening in one
@@ -23,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -150,9 +152,13 @@ class Sender:
         heads.sort(key=lambda h: (_rank(h), h.op_id))
         sent = self._rerouted
         self._rerouted = False
+        wall = datetime.now(UTC)
+        window = self._settings.slack.reply_window_seconds
         for head in heads:
             now = self._clock()
             wait = self._pacer.wait(_key(head), now)
+            if head.kind == "reply":  # let the window's other changes join this reply
+                wait = max(wait, window - (wall - head.created_at).total_seconds())
             if wait > 0:
                 soonest = wait if soonest is None else min(soonest, wait)
                 continue
@@ -187,12 +193,11 @@ class Sender:
         ops = await self._tables.pending(head.group_id)
         if not ops:
             return
-        batch = [ops[0]]
-        if ops[0].kind == "reply":  # replies waiting together go as one
-            for op in ops[1:]:
-                if op.kind != "reply":
-                    break
-                batch.append(op)
+        batch = [op for op in ops if op.id == head.op_id]
+        if head.kind == "reply":  # every change waiting for the thread goes in one reply
+            batch = [op for op in ops if op.kind == "reply"]
+        if not batch:
+            return
         batch = await self._tables.claim([op.id for op in batch])
         ids = [op.id for op in batch]
         try:

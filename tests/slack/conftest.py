@@ -41,7 +41,7 @@ def make_settings(slack: FakeSlack, tmp_path: Path) -> MakeSettings:
             "slack_channel": "C1",
             "slack_signing_secret": "s3cret",
             "slack_allowed_users": ["U1"],
-            "slack": {"retries": 3, "retry_interval_seconds": 0.01},
+            "slack": {"retries": 3, "retry_interval_seconds": 0.01, "reply_window_seconds": 0},
             "actions": {"poll_seconds": 0.05},
         }
         for key, value in overrides.items():
