@@ -1,4 +1,5 @@
-# The triage-bot image: `docker build -t triage-bot:0.1.0 .`
+# The triage-bot image: `docker build -t triage-bot:0.1.0 .` (the tag the manifests run:
+# manifests/base/kustomization.yaml `images:`; README "Install" for the push).
 # Runs as UID 10001 with a read-only root filesystem (manifests/base/deployment.yaml):
 # state goes to TRIAGE_BOT_DATA_DIR (a volume), matplotlib's cache to /tmp.
 FROM python:3.11-slim AS build

@@ -58,6 +58,7 @@ def _start(kind: str, port: int, data_dir: str, synchronous: str) -> subprocess.
     env = {
         **os.environ,
         "TRIAGE_BOT_WEBHOOK_TOKEN": TOKEN,
+        "TRIAGE_BOT_API__PUBLIC": "true",  # loopback only
         "TRIAGE_BOT_DATA_DIR": data_dir,
         "TRIAGE_BOT_LOG_LEVEL": "WARNING",
         "TRIAGE_BOT_QUEUE_SIZE": "1000000",

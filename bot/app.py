@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
 from bot import api
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
-from bot.auth import bearer_matches
+from bot.auth import api_auth
 from bot.config import Settings
 from bot.drift.service import DriftService
 from bot.metrics import BotMetrics
@@ -91,7 +90,7 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         await state.drift.start()
         stack.push_async_callback(state.drift.close)
         extra = [*state.extra_collectors, state.drift.collector()]
-        pipeline = await open_pipeline(settings, stack, extra)
+        pipeline = await open_pipeline(settings, stack, extra, drift_engine=True)
         notifier: Notifier = ConsoleNotifier(state.notifier_stream)
         if settings.slack_bot_token is not None:
             await state.slack.start()
@@ -119,28 +118,6 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         state.shutting_down = True
         await worker.stop(settings.shutdown_timeout_seconds)
-
-
-PROTECTED_PREFIXES = ("/api/", "/ingest/")
-
-
-def _api_auth(token: str) -> Middleware:
-    """Bearer-token check for the JSON API and the ingest endpoints (when a token is set)."""
-    expected = token.encode()
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(PROTECTED_PREFIXES) and not bearer_matches(
-            request.headers.get("Authorization", ""), expected
-        ):
-            return web.json_response(
-                {"error": "missing or wrong bearer token (TRIAGE_BOT_API_TOKEN)"},
-                status=401,
-                headers={"WWW-Authenticate": 'Bearer realm="triage-bot"'},
-            )
-        return await handler(request)
-
-    return middleware
 
 
 async def _begin_shutdown(app: web.Application) -> None:
@@ -173,7 +150,7 @@ def create_app(
         settings, metrics, store, queue, dedup, receiver, slack, drift, notifier_stream
     )
     state.extra_collectors.extend(collectors)
-    middlewares = [_api_auth(settings.api_token.get_secret_value())] if settings.api_token else []
+    middlewares = [api_auth(settings.api_token.get_secret_value())] if settings.api_token else []
     app = web.Application(middlewares=middlewares)
     app[STATE] = state
     app.router.add_post("/alertmanager", _receive)

@@ -39,6 +39,20 @@ def _parser() -> argparse.ArgumentParser:
     triage.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster to inspect")
     triage.add_argument("--config", type=Path, help="YAML configuration file")
     triage.add_argument("--json", action="store_true", help="print the triage as JSON")
+    triage.add_argument(
+        "--data-dir", type=Path, help="a service's data dir: drift history is read from its store"
+    )
+    triage.add_argument(
+        "--prometheus-url", help="Prometheus to query: the alert's expression and drift series"
+    )
+
+    export = sub.add_parser("export-case", help="write a stored triage as an incident-corpus case")
+    export.add_argument("group", help="the group key, or its short id as Slack's buttons carry it")
+    export.add_argument("--data-dir", type=Path, help="the service's data dir (its store)")
+    export.add_argument("--config", type=Path, help="YAML configuration file")
+    export.add_argument(
+        "--expect", default="", help="CATEGORY[/CAUSE] when the diagnosis was wrong or unmarked"
+    )
 
     drift = sub.add_parser("drift", help="compare two CSV samples for drift")
     drift.add_argument("reference", type=Path, help="reference CSV with a header row")
@@ -57,7 +71,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_app
     from bot.logs import configure
 
+    problem = _api_problem(settings)
+    if problem is not None:
+        print(f"triage-bot: {problem}", file=sys.stderr)
+        return 2
     configure(settings.log_format, settings.log_level)
+    if settings.api.public:
+        log.warning("api.public is true: /api/* answers anyone who can reach the port")
     if settings.webhook_token is None:
         log.warning(
             "TRIAGE_BOT_WEBHOOK_TOKEN is not set: /alertmanager accepts unauthenticated posts"
@@ -109,6 +129,21 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_case(args: argparse.Namespace, settings: Settings) -> int:
+    import yaml
+
+    from bot.export_case import ExportError, export_case, feedback, stored_report
+
+    try:
+        report = stored_report(settings.database_path, args.group)
+        case = export_case(report, feedback(settings.database_path, report), args.expect)
+    except ExportError as exc:
+        print(f"triage-bot: {exc}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(case, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
 def _drift(args: argparse.Namespace) -> int:
     from bot.drift.command import run_drift_command
 
@@ -122,11 +157,23 @@ def _drift(args: argparse.Namespace) -> int:
     )
 
 
+def _api_problem(settings: Settings) -> str | None:
+    from bot.auth import api_exposure_problem
+
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return api_exposure_problem(token, settings.api.public)
+
+
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    problem = _api_problem(settings)
+    if problem is not None:
+        print(f"triage-bot: {problem}", file=sys.stderr)
+        return 2
     source = str(args.config) if args.config else "environment"
     print(f"configuration OK ({source})")
     print(f"  data dir: {settings.data_dir}")
     print(f"  webhook auth: {'bearer token' if settings.webhook_token else 'NONE (warning)'}")
+    print(f"  api auth: {'bearer token' if settings.api_token else 'NONE (api.public: true)'}")
     print(f"  cluster: {'configured' if settings.cluster_configured else 'not configured'}")
     print(f"  prometheus: {settings.prometheus_url or 'not configured'}")
     print(f"  slack: {'bot token set' if settings.slack_bot_token else 'console output'}")
@@ -141,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides: dict[str, Any] = {}
     if getattr(args, "kubeconfig", None):
         overrides["kubeconfig"] = args.kubeconfig
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "prometheus_url", None):
+        overrides["prometheus_url"] = args.prometheus_url
     try:
         settings = load_settings(args.config, **overrides)
     except ConfigError as exc:
@@ -150,4 +201,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args, settings)
     if args.command == "triage":
         return _triage(args, settings)
+    if args.command == "export-case":
+        return _export_case(args, settings)
     return _check_config(args, settings)

@@ -8,6 +8,7 @@ can stay out of the file. Names are in DESIGN.md and docs/configuration.md.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.triage.findings import ActionKind, Category, Cause
 from bot.triage.target import TargetLabels
 
 MIB = 1024 * 1024
@@ -42,6 +44,38 @@ class CollectorSettings(BaseModel):
     prometheus_timeout_seconds: float = Field(default=3.0, gt=0)
     log_lines: int = Field(default=400, gt=0)
     prometheus_window_minutes: float = Field(default=30.0, gt=0)
+
+
+class LogPatternSetting(BaseModel):
+    """A log pattern of the user's, tried before the shipped catalogue."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    pattern: str = Field(min_length=1)
+    cause: Cause
+    category: Category = "infrastructure"
+    strength: float = Field(default=0.8, ge=0, le=1)
+    summary: str = Field(min_length=1)
+    action: str = Field(min_length=1)
+    action_kind: ActionKind = "investigate"
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
+class DiagnosisSettings(BaseModel):
+    """How the verdict reads logs: extra patterns of the user's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    log_patterns: tuple[LogPatternSetting, ...] = ()
 
 
 class SlackRoute(BaseModel):
@@ -101,6 +135,7 @@ class RetrainSettings(BaseModel):
     configmap_key: str = "job.yaml"
     timeout_seconds: float = Field(default=3600.0, gt=0)
     log_tail_lines: int = Field(default=20, gt=0)
+    allowed_secrets: tuple[str, ...] = ()  # secrets a Job may read (actions.job_policy)
 
 
 class ActionSettings(BaseModel):
@@ -159,6 +194,14 @@ class DriftSettings(BaseModel):
     models: tuple[DriftModelSettings, ...] = ()
 
 
+class ApiSettings(BaseModel):
+    """Exposure of `/api/*` (bot.auth): closed unless a token is set or this says public."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    public: bool = False  # true: no token needed; for a laptop (`make run`), never a cluster
+
+
 class Settings(BaseSettings):
     """Every setting of the service."""
 
@@ -172,6 +215,7 @@ class Settings(BaseSettings):
 
     webhook_token: SecretStr | None = None
     api_token: SecretStr | None = None
+    api: ApiSettings = ApiSettings()
     data_dir: Path = Path("var")
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
     queue_size: int = Field(default=1000, gt=0)
@@ -186,6 +230,7 @@ class Settings(BaseSettings):
     target_labels: TargetLabels = TargetLabels()
     collectors: CollectorSettings = CollectorSettings()
     drift: DriftSettings = DriftSettings()
+    diagnosis: DiagnosisSettings = DiagnosisSettings()
 
     kubeconfig: Path | None = Field(
         default=None, validation_alias=AliasChoices("kubeconfig", "KUBECONFIG")

@@ -1,7 +1,9 @@
 """Logging setup: one line per event, plain text or JSON, context fields kept.
 
 Called once by `cli` before the service starts. Modules log with `extra={...}` for context
-(group key, model, action); secrets are never passed to the logger in the first place.
+(group key, model, action); secrets are never passed to the logger in the first place, and
+both formatters redact the finished line anyway (`bot.redaction`): exception messages and
+tracebacks quote whatever the cluster or a Job answered.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from bot.redaction import redact
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
@@ -32,7 +36,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        return redact(json.dumps(data, default=str))
 
 
 class TextFormatter(logging.Formatter):
@@ -45,7 +49,7 @@ class TextFormatter(logging.Formatter):
         line = f"{line} {extra}" if extra else line
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact(line)
 
 
 def configure(fmt: str = "text", level: str = "INFO") -> None:

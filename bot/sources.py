@@ -13,24 +13,61 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from bot.cluster.factory import cluster_collectors
-from bot.config import Settings
+from bot.config import DiagnosisSettings, Settings
+from bot.drift.stored import StoredDriftCollector
+from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
+from bot.promql.drift import PrometheusDriftCollector
 from bot.triage.collector import Collector
+from bot.triage.log_patterns import CATALOGUE, LogPattern, pattern
 from bot.triage.pipeline import Pipeline
-from bot.triage.verdict import decide
+from bot.triage.target import NameGuard
+from bot.triage.verdict import Diagnosis
+
+
+def user_patterns(settings: DiagnosisSettings) -> tuple[LogPattern, ...]:
+    """The configured log patterns, compiled, in their order."""
+    return tuple(
+        pattern(
+            p.name, p.pattern, p.cause, p.category, p.strength, p.summary, p.action, p.action_kind
+        )
+        for p in settings.log_patterns
+    )
 
 
 async def open_pipeline(
-    settings: Settings, stack: AsyncExitStack, extra: Sequence[Collector] = ()
+    settings: Settings,
+    stack: AsyncExitStack,
+    extra: Sequence[Collector] = (),
+    *,
+    drift_engine: bool = False,
 ) -> Pipeline:
-    """The pipeline with `extra` collectors, the cluster's and Prometheus's."""
+    """The pipeline with `extra` collectors, the cluster's and Prometheus's.
+
+    Without a drift engine in this process (`drift_engine`), drift evidence comes from
+    what others left: the store's drift history under the data dir, else the drift gauges
+    in Prometheus.
+    """
     collectors = [*extra]
-    collectors += await stack.enter_async_context(cluster_collectors(settings))
+    # Names from alert labels reach the Kubernetes API only when valid (triage.target).
+    cluster = await stack.enter_async_context(cluster_collectors(settings))
+    collectors += [NameGuard(c, settings.target_labels) for c in cluster]
     session = await stack.enter_async_context(aiohttp.ClientSession())
     collectors += prometheus_collectors(settings, session)
+    if not drift_engine:
+        if settings.database_path.is_file():
+            collectors.append(StoredDriftCollector(settings.database_path))
+        elif settings.prometheus_url:
+            client = PrometheusClient(
+                session,
+                settings.prometheus_url,
+                timeout=settings.collectors.prometheus_timeout_seconds,
+            )
+            timeout = settings.collectors.prometheus_timeout_seconds
+            collectors.append(PrometheusDriftCollector(client, timeout))
     return Pipeline(
         collectors,
-        decide,
+        Diagnosis(user_patterns(settings.diagnosis) + CATALOGUE),
         budget_seconds=settings.collectors.budget_seconds,
         labels=settings.target_labels,
     )

@@ -1,7 +1,8 @@
 """Retrain: create the retraining Job and follow it to completion.
 
 Run by `actions.runner`. The template comes from the config file or a ConfigMap (read at
-click time so it can change without a restart); `actions.jobs` builds the Job. A 409 means
+click time so it can change without a restart); `actions.jobs` builds the Job and
+`actions.job_policy` refuses what the cluster's admission policy would. A 409 means
 the same click already created it: we follow that Job instead. The outcome is success, or
 the failure reason with the tail of the log.
 """
@@ -15,11 +16,13 @@ from typing import Any
 import yaml
 
 from bot.actions.base import ActionError, ActionOutcome, ActionRequest
+from bot.actions.job_policy import job_problems
 from bot.actions.jobs import build_job, job_name
 from bot.actions.kube import Conflict, KubeWriter
 from bot.cluster import parsing as p
 from bot.cluster.reader import KubeReader
 from bot.config import RetrainSettings
+from bot.redaction import redact
 from bot.triage.collector import CollectorError
 
 
@@ -63,6 +66,9 @@ class RetrainAction:
         if not request.namespace or not request.name:
             raise ActionError("retrain: the alert names no model")
         job = build_job(await self.template(request.namespace), request)
+        problems = job_problems(job, self._settings.allowed_secrets)
+        if problems:  # the admission policy would refuse it too: say why, send nothing
+            raise ActionError("retrain: the Job template " + "; ".join(problems))
         name = job_name(request)
         try:
             await self._writer.create_job(request.namespace, job)
@@ -82,8 +88,10 @@ class RetrainAction:
                 )
             if p.condition_true(status, "Failed"):
                 failed = next((c for c in p.conditions(status) if c.type == "Failed"), None)
-                reason = f"{failed.reason}: {failed.message}" if failed else "failed"
-                tail = await self._log_tail(namespace, name)
+                reason = redact(f"{failed.reason}: {failed.message}") if failed else "failed"
+                # A Job's log is the likeliest place for a secret (a training script
+                # printing its config); `actions.runner` redacts again, harmlessly.
+                tail = redact(await self._log_tail(namespace, name))
                 return ActionOutcome(
                     False,
                     f"retraining Job {name} failed ({reason})",

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from bot.actions.base import EXCLUSIVE, Action, ActionError, ActionOutcome, ActionRequest
 from bot.actions.ledger import Claim, Ledger
+from bot.redaction import redact_value
 
 log = logging.getLogger(__name__)
 
@@ -53,5 +54,8 @@ class ActionRunner:
         except Exception as exc:  # a bug must still close the run and tell the thread
             log.exception("action failed", extra={"action": request.action, "model": request.model})
             outcome = ActionOutcome(False, f"failed: {type(exc).__name__}: {exc}")
+        # The boundary for actions: outcomes quote the cluster (Job logs, API errors) and
+        # go to the ledger, the audit log and the Slack thread.
+        outcome = redact_value(outcome)
         await self._ledger.finish(request.key(), outcome.ok, outcome.summary, outcome.until)
         return outcome

@@ -8,11 +8,14 @@ after it (`wine-predictor-00003-deployment-...`). Repeats are merged with their 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.cluster import parsing as p
+from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader
+from bot.redaction import redact
 from bot.triage.collector import TriageContext, workload_namespace
 from bot.triage.evidence import EventsEvidence, KubeEvent, Target
 
@@ -33,7 +36,8 @@ def parse_event(event: JSON) -> KubeEvent:
     )
     return KubeEvent(
         reason=p.text(event.get("reason")),
-        message=(p.text(event.get("note")) or p.text(event.get("message")))[:300],
+        # Redacted before the cut: half a secret has no shape left to recognise.
+        message=redact(p.text(event.get("note")) or p.text(event.get("message")))[:600],
         object_kind=p.text(regarding.get("kind")),
         object_name=p.text(regarding.get("name")),
         count=int(count) if isinstance(count, int) else 1,
@@ -80,7 +84,11 @@ class EventsCollector:
         namespace = workload_namespace(target)
         if namespace is None:
             return None
-        raw = await self._reader.warning_events(namespace)
+        raw, isvc = await asyncio.gather(
+            self._reader.warning_events(namespace), inference_service_of(context, self._reader)
+        )
+        if isvc:  # an alert on one pod: the events of the whole model tell the scope
+            target = replace(target, inference_service=isvc)
         events = [parse_event(e) for e in raw]
         relevant = [e for e in events if e.type == "Warning" and concerns(target, e.object_name)]
         return EventsEvidence(events=merge_repeats(relevant)[:MAX_EVENTS])

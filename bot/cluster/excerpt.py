@@ -1,8 +1,10 @@
 """Turns a container's log tail into a short excerpt: error lines and Python tracebacks.
 
-Called by `cluster.logs` with the raw text; returns redacted lines (via
-`cluster.redaction`) with repeats collapsed into one line and a count, so a crash loop
-that printed the same traceback forty times shows it once, marked "(x40)".
+Called by `cluster.logs` with the raw text; returns redacted lines (via `bot.redaction`)
+with repeats collapsed into one line and a count, so a crash loop that printed the same
+traceback forty times shows it once, marked "(x40)". The pipeline's boundary redacts the
+evidence again; redacting here as well matters because lines are cut to
+`MAX_LINE_CHARS` below, and a secret cut in half no longer has a shape to recognise.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.cluster.redaction import redact
+from bot.redaction import redact
 
 MAX_LINES = 14
 MAX_LINE_CHARS = 240
@@ -22,7 +24,10 @@ _TIMESTAMP = re.compile(
 _ERROR = re.compile(
     r"\b(?:ERROR|CRITICAL|FATAL|PANIC|SEVERE)\b|\blevel=(?:error|fatal|critical)\b"
     r'|"level"\s*:\s*"(?:error|fatal|critical)"|\b[A-Z]\w*(?:Error|Exception)\b:'
-    r"|\bKilled\b|\bSegmentation fault\b|\bout of memory\b",
+    r"|\bKilled\b|\bSegmentation fault\b|\bout of memory\b"
+    # Lines that name a cause without an error level: warnings, refused or missing things.
+    r"|\b[A-Z]\w*Warning\b|connection refused|timed out|no such host|access denied"
+    r"|unauthorized|forbidden|unrecognized arguments",
 )
 _TRACEBACK_START = "Traceback (most recent call last):"
 _NUMBERS = re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{8,}\b|\d+")

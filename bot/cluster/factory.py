@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.cluster.autoscalers import AutoscalerCollector
 from bot.cluster.client import open_api_client
 from bot.cluster.events import EventsCollector
 from bot.cluster.inference_services import InferenceServiceCollector
 from bot.cluster.logs import LogsCollector
+from bot.cluster.nodes import NodesCollector
 from bot.cluster.pods import PodsCollector
 from bot.cluster.reader import KubeReader
 from bot.config import Settings
@@ -35,6 +37,8 @@ async def cluster_collectors(settings: Settings) -> AsyncIterator[list[Collector
             PodsCollector(reader, timeout),
             EventsCollector(reader, timeout),
             LogsCollector(reader, timeout, tail_lines=settings.collectors.log_lines),
+            AutoscalerCollector(reader, timeout),
+            NodesCollector(reader, timeout),
         ]
     finally:
         await api.close()

@@ -9,12 +9,22 @@ serverless mode, ReplicaSets in raw deployment mode (both labelled
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 
 from bot.cluster import parsing as p
+from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader, NotFound
+from bot.redaction import redact
 from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import RAW_MODES, InferenceServiceEvidence, Revision, TrafficTarget
+from bot.triage.evidence import (
+    RAW_MODES,
+    InferenceServiceEvidence,
+    ModelStatus,
+    Revision,
+    TrafficTarget,
+)
 
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 _SOURCE_URI_ANNOTATIONS = (
@@ -45,6 +55,17 @@ def deployment_mode(isvc: JSON) -> str:
     return mode or "Serverless"
 
 
+def _model_format(predictor: JSON) -> str:
+    """`xgboost 3`: the model format and version the predictor asks a runtime for."""
+    for framework in _FRAMEWORKS:
+        spec = p.obj(predictor.get(framework))
+        if spec:
+            fmt = p.obj(spec.get("modelFormat"))
+            name = p.text(fmt.get("name")) or (framework if framework != "model" else "")
+            return f"{name} {p.text(fmt.get('version'))}".strip()
+    return ""
+
+
 def _predictor_model(predictor: JSON) -> tuple[str, str]:
     for framework in _FRAMEWORKS:
         spec = p.obj(predictor.get(framework))
@@ -69,11 +90,71 @@ def spec_changed_at(isvc: JSON) -> datetime | None:
     return max(times, default=None)
 
 
-def _first_image(pod_spec: JSON) -> str:
+def _model_container(pod_spec: JSON) -> JSON:
     containers = p.items(pod_spec.get("containers"))
     model = next((c for c in containers if c.get("name") == "kserve-container"), None)
-    chosen = model or (containers[0] if containers else {})
-    return p.text(chosen.get("image"))
+    return model or (containers[0] if containers else {})
+
+
+def _first_image(pod_spec: JSON) -> str:
+    return p.text(_model_container(pod_spec).get("image"))
+
+
+def _env(pod_spec: JSON) -> tuple[str, ...]:
+    """`NAME=<digest>` of the model container's env: enough to see a change, no value."""
+    out = []
+    for var in p.items(_model_container(pod_spec).get("env")):
+        value = var.get("value")
+        source = json.dumps(value if value is not None else var.get("valueFrom"), sort_keys=True)
+        digest = hashlib.sha256(source.encode()).hexdigest()[:8]
+        out.append(f"{p.text(var.get('name'))}={digest}")
+    return tuple(out)
+
+
+def _args(pod_spec: JSON) -> tuple[str, ...]:
+    """`--flag=<digest>` of the model container's flags: a changed flag shows, its value not."""
+    out = []
+    raw_args = _model_container(pod_spec).get("args")
+    for raw in raw_args if isinstance(raw_args, list) else []:
+        text = str(raw)
+        if not text.startswith("-"):
+            continue
+        flag, _, value = text.partition("=")
+        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+        out.append(f"{flag}={digest}")
+    return tuple(out)
+
+
+def _max_scale(meta: JSON) -> int | None:
+    annotations = p.obj(meta.get("annotations"))
+    raw = p.text(annotations.get("autoscaling.knative.dev/max-scale")) or p.text(
+        annotations.get("autoscaling.knative.dev/maxScale")
+    )
+    return int(raw) if raw.isdigit() else None
+
+
+def _generation(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def model_status(status: JSON) -> ModelStatus | None:
+    """KServe's `status.modelStatus`, when the controller has written one."""
+    raw = p.obj(status.get("modelStatus"))
+    if not raw:
+        return None
+    states = p.obj(raw.get("states"))
+    failure = p.obj(raw.get("lastFailureInfo"))
+    code = failure.get("exitCode")
+    return ModelStatus(
+        active_state=p.text(states.get("activeModelState")),
+        target_state=p.text(states.get("targetModelState")),
+        transition_status=p.text(raw.get("transitionStatus")),
+        failure_reason=p.text(failure.get("reason")),
+        # Redacted before the cut: half a secret has no shape left to recognise.
+        failure_message=redact(p.text(failure.get("message")))[:500],
+        failure_exit_code=code if isinstance(code, int) else None,
+        failure_at=p.timestamp(failure.get("time")),
+    )
 
 
 def _source_uri(meta: JSON) -> str:
@@ -91,6 +172,10 @@ def knative_revision(revision: JSON) -> Revision:
         ready=p.condition_true(p.obj(revision.get("status")), "Ready"),
         storage_uri=_source_uri(meta),
         image=_first_image(p.obj(revision.get("spec"))),
+        conditions=p.conditions(p.obj(revision.get("status"))),
+        env=_env(p.obj(revision.get("spec"))),
+        max_scale=_max_scale(meta),
+        args=_args(p.obj(revision.get("spec"))),
     )
 
 
@@ -108,6 +193,8 @@ def replica_set_revision(replica_set: JSON) -> Revision:
         ready=ready,
         storage_uri=_source_uri(p.obj(template.get("metadata"))),
         image=_first_image(p.obj(template.get("spec"))),
+        env=_env(p.obj(template.get("spec"))),
+        args=_args(p.obj(template.get("spec"))),
     )
 
 
@@ -149,6 +236,9 @@ def parse_inference_service(
         generation=generation if isinstance(generation, int) else None,
         spec_changed_at=spec_changed_at(isvc),
         notes=notes,
+        model_status=model_status(status),
+        observed_generation=_generation(status.get("observedGeneration")),
+        model_format=_model_format(spec_predictor),
     )
 
 
@@ -164,13 +254,12 @@ class InferenceServiceCollector:
     async def collect(self, context: TriageContext) -> InferenceServiceEvidence | None:
         """The InferenceService and its revisions; None when the alert names none."""
         target = context.target
-        if not target.inference_service:
+        if target.names_workload and not target.namespace:
+            raise CollectorError(f"the alert names {target.describe()} but no namespace")
+        name = await inference_service_of(context, self._reader)
+        if not name or not target.namespace:
             return None
-        if not target.namespace:
-            raise CollectorError(
-                f"the alert names InferenceService {target.inference_service} but no namespace"
-            )
-        name, namespace = target.inference_service, target.namespace
+        namespace = target.namespace
         try:
             isvc = await self._reader.inference_service(namespace, name)
         except NotFound as exc:

@@ -13,7 +13,7 @@ import asyncio
 
 from bot.cluster import parsing as p
 from bot.cluster.excerpt import extract
-from bot.cluster.pods import find_pods, parse_pod, pod_query
+from bot.cluster.pods import model_pods, parse_pod
 from bot.cluster.reader import JSON, KubeReader
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import LogExcerpt, LogsEvidence, PodState
@@ -23,6 +23,15 @@ SIDECARS = frozenset(
     {"queue-proxy", "istio-proxy", "istio-init", "linkerd-proxy", "storage-initializer", "agent"}
 )
 MAX_PODS = 3
+QUEUE_PROXY = "queue-proxy"
+# Waiting reasons of a container that has never run: it has no log to read.
+_NEVER_STARTED = (
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+)
 
 
 def model_container(pod: JSON) -> str | None:
@@ -55,15 +64,47 @@ class LogsCollector:
         self.timeout = timeout
         self._tail = tail_lines
 
-    async def _excerpt(self, namespace: str, pod: JSON, state: PodState) -> LogExcerpt | None:
+    def _containers(self, pod: JSON, state: PodState) -> list[tuple[str, bool]]:
+        """(container, previous) pairs worth reading: a failing init container, the model."""
+        out: list[tuple[str, bool]] = []
+        for c in state.containers:
+            failed = c.restart_count > 0 or (c.last_exit_code or 0) != 0
+            if c.init and (failed or (c.waiting_reason and c.waiting_reason != "PodInitializing")):
+                # A crash-looping init container's useful words are in its last instance.
+                out.append((c.name, c.restart_count > 0))
         container = model_container(pod)
-        if container is None:
-            return None
         status = next((c for c in state.containers if c.name == container), None)
-        previous = bool(status and status.restart_count > 0)
+        if container is None:
+            return out
+        never_ran = (
+            status is not None
+            and status.restart_count == 0
+            and status.waiting_reason
+            in (
+                "PodInitializing",
+                "ContainerCreating",
+                *_NEVER_STARTED,
+            )
+        )
+        if not never_ran:
+            out.append((container, bool(status and status.restart_count > 0)))
+        names = {c.name for c in state.containers}
+        if (
+            not state.ready
+            and QUEUE_PROXY in names
+            and status is not None
+            and not status.waiting_reason
+        ):
+            # The model runs but the pod is not ready: Knative's proxy says what it probes.
+            out.append((QUEUE_PROXY, False))
+        return out
+
+    async def _excerpt(
+        self, namespace: str, pod: str, container: str, previous: bool
+    ) -> LogExcerpt:
         try:
             text = await self._reader.log(
-                namespace, state.name, container, previous=previous, tail_lines=self._tail
+                namespace, pod, container, previous=previous, tail_lines=self._tail
             )
         except CollectorError:
             if not previous:
@@ -71,11 +112,11 @@ class LogsCollector:
             # The previous instance may be gone (node restarted); the current one still talks.
             previous = False
             text = await self._reader.log(
-                namespace, state.name, container, previous=False, tail_lines=self._tail
+                namespace, pod, container, previous=False, tail_lines=self._tail
             )
         found = extract(text)
         return LogExcerpt(
-            pod=state.name,
+            pod=pod,
             container=container,
             previous=previous,
             lines=found.lines,
@@ -85,13 +126,17 @@ class LogsCollector:
 
     async def collect(self, context: TriageContext) -> LogsEvidence | None:
         """Excerpts of up to `MAX_PODS` pods; None when the alert names no workload."""
-        query = pod_query(context.target)
-        if query is None:
+        found = await model_pods(context, self._reader)
+        if found is None:
             return None
-        pods = await context.shared.once(("pods", query), lambda: find_pods(self._reader, query))
+        query, pods = found
         chosen = pick_pods(pods)
         results = await asyncio.gather(
-            *(self._excerpt(query.namespace, pod, state) for pod, state in chosen),
+            *(
+                self._excerpt(query.namespace, state.name, container, previous)
+                for pod, state in chosen
+                for container, previous in self._containers(pod, state)
+            ),
             return_exceptions=True,
         )
         excerpts = [r for r in results if isinstance(r, LogExcerpt)]

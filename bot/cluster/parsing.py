@@ -79,6 +79,7 @@ def conditions(status: JSON) -> tuple[Condition, ...]:
             status=text(c.get("status")),
             reason=text(c.get("reason")),
             message=text(c.get("message")),
+            since=timestamp(c.get("lastTransitionTime")),
         )
         for c in items(status.get("conditions"))
     )

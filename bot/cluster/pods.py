@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.cluster import parsing as p
 from bot.cluster.reader import ISVC_LABEL, JSON, KubeReader
+from bot.redaction import redact
 from bot.triage.collector import TriageContext, workload_namespace
 from bot.triage.evidence import ContainerState, PodsEvidence, PodState, Target
 
@@ -46,6 +47,52 @@ def pod_query(target: Target) -> PodQuery | None:
     return PodQuery(namespace, name_prefix=f"{target.deployment}-")
 
 
+def _isvc_of(pod: JSON) -> str:
+    return p.text(p.obj(p.obj(pod.get("metadata")).get("labels")).get(ISVC_LABEL))
+
+
+def _predictor_isvc(deployment: str) -> str:
+    """KServe names a raw-mode predictor Deployment `<isvc>-predictor[-default]`."""
+    for suffix in ("-predictor-default", "-predictor"):
+        if deployment.endswith(suffix):
+            return deployment.removesuffix(suffix)
+    return ""
+
+
+async def inference_service_of(context: TriageContext, reader: KubeReader) -> str:
+    """The alert's InferenceService: named in its labels, else the label of its pod.
+
+    Alerts from kube-state-metrics name a pod or a Deployment, not the model; the pod's
+    `serving.kserve.io/inferenceservice` label (read once per triage) says whose it is.
+    """
+    target = context.target
+    if target.inference_service:
+        return target.inference_service
+    if target.pod and target.namespace:
+        query = PodQuery(target.namespace, field_selector=f"metadata.name={target.pod}")
+        pods = await context.shared.once(("pods", query), lambda: find_pods(reader, query))
+        return next((name for pod in pods if (name := _isvc_of(pod))), "")
+    if target.deployment:
+        return _predictor_isvc(target.deployment)
+    return ""
+
+
+async def model_pods(
+    context: TriageContext, reader: KubeReader
+) -> tuple[PodQuery, list[JSON]] | None:
+    """The query for every pod of the alert's model and its result (read once per triage)."""
+    query = pod_query(context.target)
+    if query is None:
+        return None
+    isvc = await inference_service_of(context, reader)
+    if isvc and not query.label_selector:
+        # All the model's pods, not only the one alerted on: the others tell the scope.
+        query = PodQuery(query.namespace, label_selector=f"{ISVC_LABEL}={isvc}")
+    chosen = query
+    pods = await context.shared.once(("pods", chosen), lambda: find_pods(reader, chosen))
+    return chosen, pods
+
+
 async def find_pods(reader: KubeReader, query: PodQuery) -> list[JSON]:
     """The raw pods the query selects, newest first."""
     pods = await reader.pods(
@@ -66,9 +113,55 @@ def _name(pod: JSON) -> str:
     return p.text(p.obj(pod.get("metadata")).get("name"))
 
 
+KNATIVE_REVISION_LABEL = "serving.knative.dev/revision"
+
+
+def pod_revision(pod: JSON) -> str:
+    """The Knative Revision (label) or ReplicaSet (owner) a pod belongs to, else ""."""
+    meta = p.obj(pod.get("metadata"))
+    revision = p.text(p.obj(meta.get("labels")).get(KNATIVE_REVISION_LABEL))
+    if revision:
+        return revision
+    owners = p.items(meta.get("ownerReferences"))
+    return next((p.text(o.get("name")) for o in owners if o.get("kind") == "ReplicaSet"), "")
+
+
+_PROBE_FIELDS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
+
+
+def _probe(kind: str, probe: JSON) -> str:
+    how = ""
+    for handler in ("httpGet", "tcpSocket", "grpc"):
+        spec = p.obj(probe.get(handler))
+        if spec:
+            how = f" {handler} :{p.text(spec.get('port'))}{p.text(spec.get('path'))}"
+    if probe.get("exec"):
+        how = " exec"
+    timings = " ".join(f"{f}={probe[f]}" for f in _PROBE_FIELDS if f in probe)
+    return f"{kind}{how} {timings}".strip()
+
+
+def _probes(spec: JSON) -> dict[str, str]:
+    """Each container's probes in one line, for findings about failing probes."""
+    out = {}
+    for c in p.items(spec.get("containers")):
+        found = [
+            _probe(kind, p.obj(c.get(f"{kind}Probe")))
+            for kind in ("startup", "liveness", "readiness")
+            if p.obj(c.get(f"{kind}Probe"))
+        ]
+        out[p.text(c.get("name"))] = "; ".join(found)
+    return out
+
+
+def _images(spec: JSON) -> dict[str, str]:
+    containers = p.items(spec.get("initContainers")) + p.items(spec.get("containers"))
+    return {p.text(c.get("name")): p.text(c.get("image")) for c in containers}
+
+
 def _limits(spec: JSON) -> dict[str, tuple[float | None, float | None]]:
     out: dict[str, tuple[float | None, float | None]] = {}
-    for container in p.items(spec.get("containers")):
+    for container in p.items(spec.get("initContainers")) + p.items(spec.get("containers")):
         limits = p.obj(p.obj(container.get("resources")).get("limits"))
         memory = p.quantity(limits.get("memory"))
         cpu = p.quantity(limits.get("cpu"))
@@ -77,10 +170,16 @@ def _limits(spec: JSON) -> dict[str, tuple[float | None, float | None]]:
 
 
 def _container(
-    status: JSON, limits: dict[str, tuple[float | None, float | None]]
+    status: JSON,
+    limits: dict[str, tuple[float | None, float | None]],
+    images: dict[str, str],
+    *,
+    init: bool = False,
+    probes: dict[str, str] | None = None,
 ) -> ContainerState:
     name = p.text(status.get("name"))
     state = p.obj(status.get("state"))
+    running = p.obj(state.get("running"))
     waiting = p.obj(state.get("waiting"))
     # A container that is terminated right now (not yet restarted) tells the same story.
     ended = p.obj(p.obj(status.get("lastState")).get("terminated")) or p.obj(
@@ -93,13 +192,18 @@ def _container(
         ready=bool(status.get("ready")),
         restart_count=int(status.get("restartCount") or 0),
         waiting_reason=p.text(waiting.get("reason")),
-        waiting_message=p.text(waiting.get("message"))[:300],
+        # Redacted before the cut: half a secret has no shape left to recognise.
+        waiting_message=redact(p.text(waiting.get("message")))[:2000],
         last_terminated_reason=p.text(ended.get("reason")),
         last_exit_code=int(exit_code) if isinstance(exit_code, int) else None,
-        last_terminated_message=p.text(ended.get("message"))[:300],
+        last_terminated_message=redact(p.text(ended.get("message")))[:2000],
         last_terminated_at=p.timestamp(ended.get("finishedAt")),
         memory_limit_bytes=int(memory) if memory is not None else None,
         cpu_limit_cores=cpu,
+        init=init,
+        running_since=p.timestamp(running.get("startedAt")),
+        image=images.get(name, "") or p.text(status.get("image")),
+        probes=(probes or {}).get(name, ""),
     )
 
 
@@ -107,20 +211,31 @@ def parse_pod(pod: JSON) -> PodState:
     """A `PodState` from a pod's JSON; unknown fields read as empty."""
     spec = p.obj(pod.get("spec"))
     status = p.obj(pod.get("status"))
-    limits = _limits(spec)
-    statuses = p.items(status.get("initContainerStatuses")) + p.items(
-        status.get("containerStatuses")
-    )
+    limits, images, probes = _limits(spec), _images(spec), _probes(spec)
+    containers = [
+        _container(s, limits, images, init=True)
+        for s in p.items(status.get("initContainerStatuses"))
+    ] + [
+        _container(s, limits, images, probes=probes)
+        for s in p.items(status.get("containerStatuses"))
+    ]
     return PodState(
         name=_name(pod),
         phase=p.text(status.get("phase")) or "Unknown",
         ready=p.condition_true(status, "Ready") is True,
         node=p.text(spec.get("nodeName")),
         started_at=p.timestamp(status.get("startTime")),
-        containers=tuple(_container(s, limits) for s in statuses),
+        containers=tuple(containers),
         conditions=p.conditions(status),
         reason=p.text(status.get("reason")),
-        message=p.text(status.get("message"))[:300],
+        message=redact(p.text(status.get("message")))[:1000],
+        revision=pod_revision(pod),
+        claims=tuple(
+            name
+            for v in p.items(spec.get("volumes"))
+            if (name := p.text(p.obj(v.get("persistentVolumeClaim")).get("claimName")))
+        ),
+        created_at=p.timestamp(p.obj(pod.get("metadata")).get("creationTimestamp")),
     )
 
 
@@ -135,8 +250,8 @@ class PodsCollector:
 
     async def collect(self, context: TriageContext) -> PodsEvidence | None:
         """The target's pods; None when the alert names no workload."""
-        query = pod_query(context.target)
-        if query is None:
+        found = await model_pods(context, self._reader)
+        if found is None:
             return None
-        pods = await context.shared.once(("pods", query), lambda: find_pods(self._reader, query))
+        query, pods = found
         return PodsEvidence(pods=tuple(parse_pod(pod) for pod in pods), selector=query.describe())

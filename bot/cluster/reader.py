@@ -21,11 +21,13 @@ from kubernetes_asyncio import client
 from bot.cluster.client import raw_response
 from bot.cluster.parsing import items
 from bot.triage.collector import CollectorError
+from bot.triage.names import NameKind, name_problem
 
 JSON = dict[str, Any]
 
 KSERVE = ("serving.kserve.io", "v1beta1")
 KNATIVE = ("serving.knative.dev", "v1")
+KNATIVE_AUTOSCALING = ("autoscaling.internal.knative.dev", "v1alpha1")
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 LIST_LIMIT = 500
 
@@ -40,6 +42,18 @@ def _status_message(raw: bytes) -> str:
     except ValueError:
         return raw.decode("utf-8", "replace").strip()[:200]
     return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _checked(**names: tuple[str, NameKind]) -> None:
+    """Refuse a name that is no valid Kubernetes name before it enters a path or selector.
+
+    `triage.target` already left such names out; this is the last check at the edge, so a
+    caller that skipped it still cannot send `..` or a comma to the API server.
+    """
+    for what, (value, kind) in names.items():
+        problem = name_problem(value, kind)
+        if problem is not None:
+            raise CollectorError(f"not requested: {what} {problem}")
 
 
 async def _body(call: Awaitable[Any], what: str) -> bytes:
@@ -85,9 +99,11 @@ class KubeReader:
         self._apps = client.AppsV1Api(api)
         self._events = client.EventsV1Api(api)
         self._custom = client.CustomObjectsApi(api)
+        self._autoscaling = client.AutoscalingV2Api(api)
 
     async def inference_service(self, namespace: str, name: str) -> JSON:
         """GET one InferenceService."""
+        _checked(namespace=(namespace, "label"), inferenceservice=(name, "label"))
         call = self._custom.get_namespaced_custom_object(
             *KSERVE, namespace, "inferenceservices", name, _preload_content=False
         )
@@ -95,6 +111,7 @@ class KubeReader:
 
     async def knative_revisions(self, namespace: str, isvc: str) -> list[JSON]:
         """LIST the Knative Revisions of an InferenceService (serverless mode)."""
+        _checked(namespace=(namespace, "label"), inferenceservice=(isvc, "label"))
         call = self._custom.list_namespaced_custom_object(
             *KNATIVE,
             namespace,
@@ -106,10 +123,37 @@ class KubeReader:
 
     async def replica_sets(self, namespace: str, isvc: str) -> list[JSON]:
         """LIST the ReplicaSets of an InferenceService (raw deployment mode)."""
+        _checked(namespace=(namespace, "label"), inferenceservice=(isvc, "label"))
         call = self._apps.list_namespaced_replica_set(
             namespace, label_selector=f"{ISVC_LABEL}={isvc}", _preload_content=False
         )
         return await _list(call, f"listing replicasets in {namespace}")
+
+    async def autoscalers(self, namespace: str) -> list[JSON]:
+        """LIST the HorizontalPodAutoscalers of a namespace (autoscaling/v2)."""
+        _checked(namespace=(namespace, "label"))
+        call = self._autoscaling.list_namespaced_horizontal_pod_autoscaler(
+            namespace, limit=LIST_LIMIT, _preload_content=False
+        )
+        return await _list(call, f"listing horizontalpodautoscalers in {namespace}")
+
+    async def pod_autoscalers(self, namespace: str, isvc: str) -> list[JSON]:
+        """LIST the Knative PodAutoscalers of an InferenceService (serverless mode)."""
+        _checked(namespace=(namespace, "label"), inferenceservice=(isvc, "label"))
+        call = self._custom.list_namespaced_custom_object(
+            *KNATIVE_AUTOSCALING,
+            namespace,
+            "podautoscalers",
+            label_selector=f"{ISVC_LABEL}={isvc}",
+            _preload_content=False,
+        )
+        return await _list(call, f"listing knative podautoscalers in {namespace}")
+
+    async def node(self, name: str) -> JSON:
+        """GET one Node (cluster-scoped): its conditions say whether it is healthy."""
+        _checked(node=(name, "subdomain"))
+        call = self._core.read_node(name, _preload_content=False)
+        return await _json(call, f"getting node {name}")
 
     async def pods(
         self,
@@ -119,6 +163,10 @@ class KubeReader:
         field_selector: str | None = None,
     ) -> list[JSON]:
         """LIST pods by label and/or field selector (at most `LIST_LIMIT`)."""
+        _checked(namespace=(namespace, "label"))
+        for selector in (label_selector, field_selector):  # one `key=name` term each
+            if selector:
+                _checked(selector=(selector.partition("=")[2], "subdomain"))
         call = self._core.list_namespaced_pod(
             namespace,
             label_selector=label_selector or "",
@@ -130,6 +178,7 @@ class KubeReader:
 
     async def warning_events(self, namespace: str) -> list[JSON]:
         """LIST Warning events, events.k8s.io/v1 shape; core/v1 where that API is missing."""
+        _checked(namespace=(namespace, "label"))
         try:
             call = self._events.list_namespaced_event(
                 namespace, field_selector="type=Warning", limit=LIST_LIMIT, _preload_content=False
@@ -145,6 +194,9 @@ class KubeReader:
         self, namespace: str, pod: str, container: str, *, previous: bool, tail_lines: int
     ) -> str:
         """GET the tail of one container's log (the terminated instance when `previous`)."""
+        _checked(
+            namespace=(namespace, "label"), pod=(pod, "subdomain"), container=(container, "label")
+        )
         call = self._core.read_namespaced_pod_log(
             pod,
             namespace,

@@ -32,7 +32,13 @@ def drifted_since(history: Sequence[Evaluation], name: str) -> datetime | None:
 
 def evidence_of(monitor: ModelMonitor, at: datetime) -> DriftEvidence | None:
     """The evidence from the newest evaluation at or before `at` (or the newest overall)."""
-    history = list(monitor.history)
+    return evidence_from_history(monitor.key, list(monitor.history), at)
+
+
+def evidence_from_history(
+    key: str, history: Sequence[Evaluation], at: datetime
+) -> DriftEvidence | None:
+    """The evidence from the newest evaluation of `history` (oldest first) at or before `at`."""
     past = [e for e in history if e.at <= at]
     upto = past if past else history
     if not upto:
@@ -55,7 +61,7 @@ def evidence_of(monitor: ModelMonitor, at: datetime) -> DriftEvidence | None:
         )
     quality = evaluation.quality
     return DriftEvidence(
-        model=monitor.key,
+        model=key,
         evaluated_at=evaluation.at,
         window_rows=report.window_rows if report else 0,
         drift_share=report.drift_share if report else 0.0,

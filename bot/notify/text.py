@@ -26,8 +26,10 @@ def render_text(report: TriageReport, change: Change | None = None) -> str:
     if report.truncated_alerts:
         count += f" ({report.truncated_alerts} truncated by Alertmanager, not shown)"
     lines.append(f"  group: {report.group_key}  ({count})")
-    lines.append(f"  verdict: {v.category} ({v.confidence:.0%}): {v.summary}")
+    cause = f"/{v.cause}" if v.cause and v.cause != "unknown" else ""
+    lines.append(f"  verdict: {v.category}{cause} ({v.confidence:.0%}): {v.summary}")
     lines.extend(f"    why: {reason}" for reason in v.reasons)
+    lines.extend(f"    {line}" for line in v.considered)
     if v.action:
         lines.append(f"  action: {v.action}")
     evidence_lines = [line for e in report.evidence() for line in e.lines()]

@@ -126,13 +126,14 @@ class PrometheusCollector:
         step = max(1.0, round(span / _POINTS))
         expression = split_threshold(raw) if raw else None
 
-        found, used = await asyncio.gather(
+        found, used, traffic = await asyncio.gather(
             self._attempt(self._client.query_range(expression.query, start, end, step))
             if expression is not None
             else _nothing(),
             self._attempt(self._resources(matchers, end, span, step))
             if matchers is not None
             else _nothing(),
+            self._attempt(self._traffic(context)),
         )
         asked = [r for r in (found, used) if r is not None]
         failures = [r for r in asked if isinstance(r, PrometheusError)]
@@ -154,7 +155,25 @@ class PrometheusCollector:
             comparison=expression.comparison if expression else "",
             alert_start=context.alert_start,
             notes=tuple(notes),
+            traffic=traffic[0] if isinstance(traffic, tuple) else None,
+            traffic_day_before=traffic[1] if isinstance(traffic, tuple) else None,
         )
+
+    async def _traffic(self, context: TriageContext) -> tuple[float | None, float | None] | None:
+        """The model's request rate at the alert and a day earlier (`request_count`)."""
+        target = context.target
+        isvc, ns = target.inference_service, target.namespace
+        if not (isvc and ns and _K8S_NAME.match(isvc) and _K8S_NAME.match(ns)):
+            return None
+        selector = f'{{namespace="{ns}", inferenceservice="{isvc}"}}'
+        now, before = await asyncio.gather(
+            self._client.query(f"sum(rate(request_count{selector}[15m]))", context.alert_start),
+            self._client.query(
+                f"sum(rate(request_count{selector}[15m] offset 1d))", context.alert_start
+            ),
+        )
+        first, second = _scalar(now), _scalar(before)
+        return None if first is None and second is None else (first, second)
 
     @staticmethod
     async def _attempt(work: Awaitable[T]) -> T | PrometheusError:
@@ -180,12 +199,24 @@ class PrometheusCollector:
             "max by (pod, container, resource) (max_over_time(kube_pod_container_resource_limits"
             f'{{{matchers}, resource=~"cpu|memory"}}[{window}]))'
         )
-        mem, cores, limit = await asyncio.gather(
+        # The share of CFS periods throttled: CPU starved at its limit even below 100% use.
+        throttled = (
+            "max by (pod, container) (max_over_time((rate(container_cpu_cfs_throttled_periods_total"
+            f"{{{matchers}, {_SKIP_CONTAINERS}}}[{self._rate_window}]) / "
+            "rate(container_cpu_cfs_periods_total"
+            f"{{{matchers}, {_SKIP_CONTAINERS}}}[{self._rate_window}]))[{window}:{step:g}s]))"
+        )
+        mem, cores, limit, throttling = await asyncio.gather(
             self._client.query(memory, at),
             self._client.query(cpu, at),
             self._client.query(limits, at),
+            self._client.query(throttled, at),
         )
-        return merge_resources(mem, cores, limit)
+        return merge_resources(mem, cores, limit, throttling)
+
+
+def _scalar(series: Sequence[Series]) -> float | None:
+    return _last(series[0]) if series else None
 
 
 async def _nothing() -> None:
@@ -202,10 +233,16 @@ def _last(series: Series) -> float | None:
 
 
 def merge_resources(
-    memory: Sequence[Series], cpu: Sequence[Series], limits: Sequence[Series], limit: int = 20
+    memory: Sequence[Series],
+    cpu: Sequence[Series],
+    limits: Sequence[Series],
+    throttled: Sequence[Series] = (),
+    limit: int = 20,
 ) -> tuple[ResourceUse, ...]:
-    """One `ResourceUse` per (pod, container) from the three instant results."""
+    """One `ResourceUse` per (pod, container) from the instant results."""
     rows: dict[tuple[str, str], dict[str, float | None]] = {}
+    for s in throttled:
+        rows.setdefault(_key(s), {})["cpu_throttled"] = _last(s)
     for s in memory:
         rows.setdefault(_key(s), {})["memory_bytes"] = _last(s)
     for s in cpu:

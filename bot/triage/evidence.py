@@ -97,6 +97,7 @@ class Condition:
     status: str
     reason: str = ""
     message: str = ""
+    since: datetime | None = None  # lastTransitionTime
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,24 @@ class Revision:
     ready: bool | None = None
     storage_uri: str = ""
     image: str = ""
+    conditions: tuple[Condition, ...] = ()
+    # `NAME=<digest of the value>` per env var, so a change shows without its value.
+    env: tuple[str, ...] = ()
+    max_scale: int | None = None
+    args: tuple[str, ...] = ()  # `--flag=<digest>` per argument, like `env`
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """KServe's `status.modelStatus`: the model's load state and its last failure."""
+
+    active_state: str = ""  # e.g. Loaded, Pending, Loading, FailedToLoad
+    target_state: str = ""
+    transition_status: str = ""  # e.g. UpToDate, InProgress, BlockedByFailedLoad, InvalidSpec
+    failure_reason: str = ""  # e.g. ModelLoadFailed, RuntimeUnhealthy, NoSupportingRuntime
+    failure_message: str = ""
+    failure_exit_code: int | None = None
+    failure_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,9 @@ class InferenceServiceEvidence(Evidence):
     generation: int | None = None
     spec_changed_at: datetime | None = None
     notes: tuple[str, ...] = ()  # partial failures, e.g. revisions not readable
+    model_status: ModelStatus | None = None
+    observed_generation: int | None = None
+    model_format: str = ""  # e.g. "xgboost 3"
 
     def lines(self) -> tuple[str, ...]:
         """Readiness, the serving and previous revisions, the traffic split, notes."""
@@ -177,6 +199,10 @@ class ContainerState:
     last_terminated_at: datetime | None = None
     memory_limit_bytes: int | None = None
     cpu_limit_cores: float | None = None
+    init: bool = False  # an init container (the storage-initializer): runs before the model
+    running_since: datetime | None = None
+    image: str = ""
+    probes: str = ""  # e.g. "liveness httpGet :8080/health initialDelaySeconds=30 ..."
 
 
 @dataclass(frozen=True)
@@ -192,6 +218,9 @@ class PodState:
     conditions: tuple[Condition, ...] = ()
     reason: str = ""  # status.reason, e.g. Evicted
     message: str = ""  # status.message, e.g. "The node was low on resource: memory."
+    revision: str = ""  # the Knative Revision or ReplicaSet the pod belongs to
+    created_at: datetime | None = None
+    claims: tuple[str, ...] = ()  # PersistentVolumeClaims the pod mounts
 
 
 @dataclass(frozen=True)
@@ -281,6 +310,71 @@ class LogsEvidence(Evidence):
         )
 
 
+@dataclass(frozen=True)
+class NodeState:
+    """A node that runs the model's pods, with the conditions that are not as they should be."""
+
+    name: str
+    ready: bool | None
+    problems: tuple[Condition, ...] = ()  # Ready not True, or a pressure condition True
+    unschedulable: bool = False
+
+
+@dataclass(frozen=True)
+class NodesEvidence(Evidence):
+    """The nodes of the model's pods."""
+
+    kind: ClassVar[str] = "nodes"
+    nodes: tuple[NodeState, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """Each node with a problem, or that all are healthy."""
+        bad = [n for n in self.nodes if n.problems or n.unschedulable]
+        if not bad:
+            return (f"{len(self.nodes)} nodes of the model's pods healthy",) if self.nodes else ()
+        return tuple(
+            f"node {n.name}: "
+            + ", ".join(
+                f"{c.type}={c.status}" + (f" ({c.reason})" if c.reason else "") for c in n.problems
+            )
+            + (", cordoned" if n.unschedulable else "")
+            for n in bad
+        )
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """One autoscaler of the model: a HorizontalPodAutoscaler or a Knative PodAutoscaler."""
+
+    kind: str  # HorizontalPodAutoscaler | PodAutoscaler
+    name: str
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    current_replicas: int | None = None
+    desired_replicas: int | None = None
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutoscalerEvidence(Evidence):
+    """The autoscalers of the model's workload and whether they are at their bounds."""
+
+    kind: ClassVar[str] = "autoscaler"
+    scalers: tuple[Scaler, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """Each scaler's replicas against its bounds."""
+        out = []
+        for s in self.scalers:
+            bounds = f"min {s.min_replicas if s.min_replicas is not None else '?'}, max "
+            bounds += f"{s.max_replicas if s.max_replicas is not None else '?'}"
+            out.append(
+                f"{s.kind} {s.name}: {s.current_replicas} replicas, desired "
+                f"{s.desired_replicas} ({bounds})"
+            )
+        return tuple(out)
+
+
 # --- Prometheus evidence ----------------------------------------------------------------
 
 
@@ -302,6 +396,7 @@ class ResourceUse:
     memory_limit_bytes: float | None = None
     cpu_cores: float | None = None
     cpu_limit_cores: float | None = None
+    cpu_throttled: float | None = None  # share of CFS periods throttled, 0..1
 
 
 @dataclass(frozen=True)
@@ -320,6 +415,9 @@ class MetricsEvidence(Evidence):
     comparison: str = ""
     alert_start: datetime | None = None
     notes: tuple[str, ...] = ()
+    # Requests per second over 15 minutes at the alert, and at the same time a day earlier.
+    traffic: float | None = None
+    traffic_day_before: float | None = None
 
     def lines(self) -> tuple[str, ...]:
         """Peak of the alert's expression against its threshold, then resource pressure."""
@@ -328,6 +426,12 @@ class MetricsEvidence(Evidence):
         if values:
             bound = f" (threshold {self.comparison} {self.threshold:g})" if self.comparison else ""
             out.append(f"`{self.expression}` peaked at {max(values):.4g}{bound}")
+        if self.traffic is not None and self.traffic_day_before:
+            change = self.traffic / self.traffic_day_before - 1
+            out.append(
+                f"traffic {self.traffic:.3g} req/s at the alert, {self.traffic_day_before:.3g} "
+                f"req/s a day earlier ({change:+.0%})"
+            )
         for r in self.resources:
             if r.memory_bytes is not None and r.memory_limit_bytes:
                 share = r.memory_bytes / r.memory_limit_bytes
@@ -398,3 +502,6 @@ class Verdict:
     # | investigate | none
     action_kind: str = ""
     details: dict[str, str] = field(default_factory=dict)
+    cause: str = ""  # the mechanism: oom, image-pull, config, dependency, input-schema, ...
+    # The strongest explanation of another category that lost, and why.
+    considered: tuple[str, ...] = ()

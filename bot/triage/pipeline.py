@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from bot.alerts.models import Notification
+from bot.redaction import redact, redact_value
 from bot.triage.collector import Collector, CollectorError, TriageContext
 from bot.triage.evidence import CollectorResult, Evidence, Target, Verdict
 from bot.triage.report import AlertLine, TriageReport
@@ -50,11 +51,13 @@ async def _run_one(collector: Collector, context: TriageContext, budget: float) 
         note = f"timeout after {limit:g} s"
         return CollectorResult(collector.name, note=note, seconds=time.perf_counter() - began)
     except CollectorError as exc:
-        return CollectorResult(collector.name, note=str(exc), seconds=time.perf_counter() - began)
+        note = redact(str(exc))  # the redaction boundary: notes quote the cluster
+        return CollectorResult(collector.name, note=note, seconds=time.perf_counter() - began)
     except Exception as exc:  # a bug in one collector must not cost the whole triage
         log.exception("collector failed", extra={"collector": collector.name})
-        note = f"failed: {type(exc).__name__}: {exc}"
+        note = redact(f"failed: {type(exc).__name__}: {exc}")
         return CollectorResult(collector.name, note=note, seconds=time.perf_counter() - began)
+    evidence = redact_value(evidence)  # the redaction boundary for every evidence string
     return CollectorResult(collector.name, evidence=evidence, seconds=time.perf_counter() - began)
 
 

@@ -1,247 +1,202 @@
-"""The verdict: pure rules from evidence to a category, a confidence and an action.
+"""The verdict: findings weighed by time and scope into one decision (pure).
 
-Called by the pipeline after the collectors. Each rule looks at typed evidence and
-either returns a `Verdict` with the lines that carry it, or None; the most confident
-rule wins and ties go to the earlier rule in `RULES`. The facts the rules share live in
-`triage.signals`.
+Called by the pipeline after the collectors, through the `Decide` a `Diagnosis` provides.
+Detectors (`detect_pods`, `detect_events`, `detect_kserve`, `detect_logs`,
+`detect_signals`, `detect_data`) turn evidence into findings; this module weighs them
+(`advice` then words the winner):
 
-Confidence ranks explanations; it is not a probability: a container that was OOMKilled
-(0.9) outranks a rollout whose new pods throw tracebacks (0.8), which outranks drifted
-inputs while the pods are healthy (0.75). `Verdict.action_kind` is one of rollback,
-retrain, raise-memory, fix-image, fix-config, fix-scheduling, investigate; `details`
-carries machine-usable facts for the Slack buttons: `rollback_to`, `inference_service`,
-`namespace`, `deployment_mode`, `bad_revision`, `container`, `pod`, `memory_limit`,
-`suggested_memory_limit`, `image`, `model`, `drifted_features`.
+- **Time.** A failure that ended long before the alert, on a workload healthy since,
+  weighs little and is said so (`findings.weight`).
+- **Scope.** A failure confined to a revision created shortly before the alert, while an
+  earlier revision can still serve, is that rollout's fault: `rollout`, with the failure's
+  mechanism as the cause and a rollback to a revision checked to be ready and not failing.
+- **Categories** compete by their strongest finding; the winner is shown with its top
+  findings and the strongest finding of another category it beat (`considered`).
+
+Confidence ranks explanations; it is not a probability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.alerts.models import Notification
+from bot.triage.advice import Candidate, considered, finding_verdict, rollout_verdict, unknown
+from bot.triage.detect_data import alert_findings, drift_findings, is_load_alert
+from bot.triage.detect_events import event_findings
+from bot.triage.detect_kserve import isvc_findings
+from bot.triage.detect_logs import log_findings
+from bot.triage.detect_pods import RevisionOf, node_findings, pod_findings
+from bot.triage.detect_signals import autoscaler_findings, metric_findings
 from bot.triage.evidence import (
-    RAW_MODES,
+    AutoscalerEvidence,
     DriftEvidence,
+    EventsEvidence,
     Evidence,
     InferenceServiceEvidence,
+    LogsEvidence,
+    MetricsEvidence,
+    NodesEvidence,
+    PodsEvidence,
     Target,
     Verdict,
 )
-from bot.triage.signals import (
-    ROLLOUT_GRACE,
-    ROLLOUT_WINDOW,
-    error_lines,
-    find,
-    infrastructure_findings,
-    minutes,
-    per_pod,
-    pods_healthy,
-    recent_rollout,
-    with_rollback,
-)
+from bot.triage.findings import Finding, weight
+from bot.triage.log_patterns import CATALOGUE, LogPattern
+from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change
+from bot.triage.verdict_text import health, unknown_reasons
 
-Rule = Callable[[Target, Sequence[Evidence], Notification], Verdict | None]
+E = TypeVar("E", bound=Evidence)
 
-ACCURACY_DROP = 0.05  # absolute fall below the baseline that counts as concept drift
+# Drift that began this soon around a rollout is the rollout's doing.
+DRIFT_AFTER_ROLLOUT = (timedelta(minutes=2), timedelta(minutes=20))
+MIN_SCORE = 0.3  # below this no category is claimed: `unknown`, with what was seen
+_ORDER = ("rollout", "infrastructure", "data-drift", "concept-drift")  # ties go left
 
 
-def infrastructure(
-    target: Target, evidence: Sequence[Evidence], notification: Notification
-) -> Verdict | None:
-    """OOMKilled, image pull, config, scheduling, eviction, mounts, memory at its limit."""
-    findings = infrastructure_findings(evidence)
-    if not findings:
-        return None
-    isvc = find(evidence, InferenceServiceEvidence)
-    rollout = recent_rollout(isvc, notification.earliest_start())
-    top = with_rollback(findings[0], rollout)
-    lines = per_pod([(f.pod, f.line) for f in findings])[:5]
-    if rollout:
-        lines.append(rollout.line)
-    return Verdict(
-        category="infrastructure",
-        confidence=top.confidence,
-        summary=top.summary,
-        reasons=tuple(lines),
-        action=top.action,
-        action_kind=top.action_kind,
-        details=top.details,
-    )
+def find(evidence: Sequence[Evidence], kind: type[E]) -> E | None:
+    """The first evidence of a kind."""
+    return next((e for e in evidence if isinstance(e, kind)), None)
 
 
-def rollout(
-    target: Target, evidence: Sequence[Evidence], notification: Notification
-) -> Verdict | None:
-    """A new revision or spec change shortly before the alert, worse if it logs errors."""
-    isvc = find(evidence, InferenceServiceEvidence)
-    change = recent_rollout(isvc, notification.earliest_start())
-    if change is None:
-        return None
-    confidence = 0.45
-    lines = [change.line]
-    errors = error_lines(evidence, change.revision)
-    if errors:
-        confidence += 0.3
-        lines += errors[:3]
-    healthy, health_line = pods_healthy(evidence)
-    if healthy:
-        confidence += 0.05
-    lines.append(health_line)
-    new = next((r for r in change.isvc.revisions if r.name == change.revision), None)
-    if new is not None and new.ready is False:
-        confidence += 0.05
-        lines.append(f"revision {new.name} is not ready")
-    for cond in change.isvc.conditions:
-        if cond.type == "Ready" and cond.status == "False" and cond.message:
-            lines.append(f"InferenceService not ready: {cond.message}")
-    split = [t for t in change.isvc.traffic if t.percent and t.percent < 100]
-    if split:
-        lines.append("traffic split: " + ", ".join(f"{t.revision} {t.percent}%" for t in split))
-    if change.rollback_to:
-        if change.isvc.deployment_mode in RAW_MODES:
-            how = "restore the previous predictor spec"
-        else:
-            how = "set canaryTrafficPercent: 0 so KServe sends all traffic to it"
-        action = f"Roll back to {change.rollback_to}: {how}."
-        kind = "rollback"
-    else:
-        action = f"Revert the last change to {change.isvc.name}; no earlier revision is known."
-        kind = "investigate"
-    return Verdict(
-        category="rollout",
-        confidence=round(min(confidence, 0.9), 2),
-        summary=f"Bad rollout: {change.revision or change.isvc.name} went out before the alert",
-        reasons=tuple(lines),
-        action=action,
-        action_kind=kind,
-        details=change.details(),
-    )
-
-
-def _drifted(drift: DriftEvidence) -> list[str]:
-    return [f.name for f in sorted(drift.features, key=lambda f: f.p_value) if f.drifted]
-
-
-def data_drift(
-    target: Target, evidence: Sequence[Evidence], notification: Notification
-) -> Verdict | None:
-    """Inputs drifted before the alert while the pods are healthy."""
-    drift = find(evidence, DriftEvidence)
-    if drift is None:
-        return None
-    names = _drifted(drift)
-    if not (drift.dataset_drift or names):
-        return None
+def detect(
+    target: Target,
+    evidence: Sequence[Evidence],
+    notification: Notification,
+    patterns: tuple[LogPattern, ...] = CATALOGUE,
+) -> list[Finding]:
+    """Every finding the evidence and the alert give, healed ones marked recovered."""
     start = notification.earliest_start()
-    confidence = 0.75
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    lines = [
-        f"{len(names)} of {len(drift.features)} features drifted ({drift.drift_share:.0%}): {shown}"
+    pods = find(evidence, PodsEvidence)
+    isvc = find(evidence, InferenceServiceEvidence)
+    revision_of = RevisionOf(pods, isvc)
+    out: list[Finding] = []
+    if pods is not None:
+        out += pod_findings(pods, revision_of, patterns)
+    if (events := find(evidence, EventsEvidence)) is not None:
+        by_name = {pod.name: pod for pod in (pods.pods if pods else ())}
+        out += event_findings(events, revision_of, start, by_name)
+    if isvc is not None:
+        out += isvc_findings(isvc, patterns)
+    if (nodes := find(evidence, NodesEvidence)) is not None:
+        out += node_findings(nodes, pods, revision_of)
+    if (logs := find(evidence, LogsEvidence)) is not None:
+        out += log_findings(logs, revision_of, patterns)
+    if (metrics := find(evidence, MetricsEvidence)) is not None:
+        out += metric_findings(metrics)
+    if (scalers := find(evidence, AutoscalerEvidence)) is not None:
+        load = is_load_alert(notification)
+        out += [
+            f if load else f.at(strength=f.strength * 0.6) for f in autoscaler_findings(scalers)
+        ]
+    if (drift := find(evidence, DriftEvidence)) is not None:
+        out += drift_findings(drift, target.model or "", start)
+    out += alert_findings(notification, target.model or "")
+    healthy, _ = health(evidence)
+    # An event that stopped before the alert, on pods that are all healthy now, is history.
+    return [
+        f.at(recovered=True) if healthy and f.ended is not None and f.ended < start else f
+        for f in out
     ]
-    since = [f.drifted_since for f in drift.features if f.drifted and f.drifted_since]
-    if since:
-        first = min(since)
-        if first <= start + ROLLOUT_GRACE:
-            lines.append(f"drift began {minutes(start - first)} before the alert")
-        else:
-            confidence -= 0.3
-            lines.append(f"drift began {minutes(first - start)} after the alert started")
-    healthy, health_line = pods_healthy(evidence)
-    lines.append(health_line)
-    if healthy is False or infrastructure_findings(evidence):
-        confidence -= 0.35
-    if recent_rollout(find(evidence, InferenceServiceEvidence), start):
-        confidence -= 0.2
-    if drift.accuracy is not None and drift.accuracy_baseline is not None:
-        lines.append(
-            f"accuracy {drift.accuracy:.3g} against a baseline of {drift.accuracy_baseline:.3g}"
+
+
+def _rollout(
+    change: Change | None, findings: Sequence[Finding], weights: dict[int, float]
+) -> tuple[Candidate | None, set[int]]:
+    """The rollout's case, and the findings it claims (confined to the new revision)."""
+    if change is None:
+        return None, set()
+    new = change.revision
+    scoped = [f for f in findings if new and f.revision == new and weights[id(f)] > 0]
+    # Inputs that jumped right after the revision went out were changed by it (a transformer
+    # that rescales a feature), not by the world: the rollout claims that drift.
+    scoped += [
+        f
+        for f in findings
+        if change.changed  # resources alone cannot change what callers send
+        and f.cause == "feature-drift"
+        and f.began is not None
+        and change.at - DRIFT_AFTER_ROLLOUT[0] <= f.began <= change.at + DRIFT_AFTER_ROLLOUT[1]
+    ]
+    elsewhere = {
+        f.cause
+        for f in findings
+        if f.revision and f.revision != new and not f.recovered and f.strength >= 0.45
+    }
+    confined = [f for f in scoped if f.cause not in elsewhere]
+    if not confined:
+        return Candidate("rollout", 0.45, None), set()
+    top = max(confined, key=lambda f: weights[id(f)])
+    score = min(0.95, 0.55 + 0.45 * weights[id(top)])
+    return Candidate("rollout", score, top, tuple(confined)), {id(f) for f in confined}
+
+
+def _best(category: str, found: Sequence[Finding], weights: dict[int, float]) -> Candidate | None:
+    if not found:
+        return None
+    ranked = sorted(found, key=lambda f: -weights[id(f)])
+    return Candidate(category, weights[id(ranked[0])], ranked[0], tuple(ranked))
+
+
+def _candidates(
+    findings: Sequence[Finding], change: Change | None, start: datetime
+) -> list[Candidate]:
+    weights = {id(f): weight(f, start) for f in findings}
+    rollout, claimed = _rollout(change, findings, weights)
+    free = [f for f in findings if id(f) not in claimed and weights[id(f)] > 0]
+    infra = _best("infrastructure", [f for f in free if f.category == "infrastructure"], weights)
+    data = _best("data-drift", [f for f in free if f.category == "data-drift"], weights)
+    concept = _best("concept-drift", [f for f in free if f.category == "concept-drift"], weights)
+    broken = infra is not None and infra.score >= 0.6
+    if data is not None and broken and data.top and data.top.cause == "feature-drift":
+        data = Candidate(data.category, data.score - 0.25, data.top, data.support)
+    if concept is not None and (broken or (data is not None and data.score >= 0.5)):
+        concept = Candidate(concept.category, concept.score - 0.2, concept.top, concept.support)
+    found = [c for c in (rollout, infra, data, concept) if c is not None]
+    return sorted(found, key=lambda c: (-round(c.score, 3), _ORDER.index(c.category)))
+
+
+def decide(
+    target: Target,
+    evidence: Sequence[Evidence],
+    notification: Notification,
+    patterns: tuple[LogPattern, ...] = CATALOGUE,
+) -> Verdict:
+    """The best-supported verdict for the evidence and the alert."""
+    start = notification.earliest_start()
+    findings = detect(target, evidence, notification, patterns)
+    change = recent_change(find(evidence, InferenceServiceEvidence), start)
+    ranked = _candidates(findings, change, start)
+    if not ranked or ranked[0].score < MIN_SCORE:
+        weak = sorted(findings, key=lambda f: -f.strength)
+        return unknown(
+            target, unknown_reasons(evidence, weak, start, target.names_workload, ROLLOUT_WINDOW)
         )
-    model = drift.model or target.model or ""
-    return Verdict(
-        category="data-drift",
-        confidence=round(max(confidence, 0.1), 2),
-        summary=f"Input data drifted for {model}" if model else "Input data drifted",
-        reasons=tuple(lines),
-        action=f"Check the upstream data for {shown}, then retrain {model or 'the model'}.",
-        action_kind="retrain",
-        details={"model": model, "drifted_features": ",".join(names)},
-    )
+    winner = ranked[0]
+    loser = next((c for c in ranked[1:] if c.top is not None), None)
+    if winner.category == "rollout" and change is not None:
+        verdict = rollout_verdict(winner, change, findings, evidence, start)
+    elif winner.top is None:
+        return unknown(
+            target,
+            unknown_reasons(evidence, findings, start, target.names_workload, ROLLOUT_WINDOW),
+        )
+    else:
+        verdict = finding_verdict(winner, evidence, change, start)
+    return replace(verdict, considered=considered(loser, start))
 
 
-def concept_drift(
-    target: Target, evidence: Sequence[Evidence], notification: Notification
-) -> Verdict | None:
-    """Accuracy fell against the baseline while the inputs stayed stable."""
-    drift = find(evidence, DriftEvidence)
-    if drift is None or drift.accuracy is None or drift.accuracy_baseline is None:
-        return None
-    if drift.accuracy > drift.accuracy_baseline - ACCURACY_DROP:
-        return None
-    if drift.dataset_drift or _drifted(drift):
-        return None
-    healthy, health_line = pods_healthy(evidence)
-    confidence = 0.7 if healthy is not False else 0.4
-    model = drift.model or target.model or ""
-    lines = [
-        f"accuracy fell to {drift.accuracy:.3g} from a baseline of {drift.accuracy_baseline:.3g}",
-        f"inputs stable: none of {len(drift.features)} features drifted",
-        health_line,
-    ]
-    return Verdict(
-        category="concept-drift",
-        confidence=confidence,
-        summary=f"The relation between inputs and labels changed for {model or 'the model'}",
-        reasons=tuple(lines),
-        action=f"Retrain {model or 'the model'} on recently labelled data.",
-        action_kind="retrain",
-        details={
-            "model": model,
-            "accuracy": f"{drift.accuracy:.4g}",
-            "accuracy_baseline": f"{drift.accuracy_baseline:.4g}",
-        },
-    )
+@dataclass(frozen=True)
+class Diagnosis:
+    """`decide` with the configured log patterns: what the pipeline calls."""
 
+    patterns: tuple[LogPattern, ...] = field(default=CATALOGUE)
 
-RULES: tuple[Rule, ...] = (infrastructure, rollout, data_drift, concept_drift)
-
-
-def observations(evidence: Sequence[Evidence]) -> list[str]:
-    """What was checked and looked fine, so an `unknown` verdict still says something."""
-    out = []
-    healthy, line = pods_healthy(evidence)
-    if healthy is not None:
-        out.append(line)
-    if find(evidence, InferenceServiceEvidence):
-        out.append(f"no revision or spec change in the {minutes(ROLLOUT_WINDOW)} before the alert")
-    if find(evidence, DriftEvidence):
-        out.append("no drifted features")
-    return out
-
-
-def unknown(target: Target, reasons: Sequence[str] = ()) -> Verdict:
-    """The honest answer when no rule fits."""
-    why = tuple(reasons) or (
-        ("the alert labels name no workload to inspect",)
-        if not target.names_workload
-        else ("no rule matched the evidence gathered",)
-    )
-    return Verdict(
-        category="unknown",
-        confidence=0.0,
-        summary="No clear cause found",
-        reasons=why,
-        action="Investigate by hand: open the alert's graph and the model's logs.",
-        action_kind="investigate",
-    )
-
-
-def decide(target: Target, evidence: Sequence[Evidence], notification: Notification) -> Verdict:
-    """The best-supported verdict for the evidence."""
-    best: Verdict | None = None
-    for rule in RULES:
-        verdict = rule(target, evidence, notification)
-        if verdict is not None and (best is None or verdict.confidence > best.confidence):
-            best = verdict
-    if best is not None:
-        return best
-    return unknown(target, observations(evidence) if target.names_workload else ())
+    def __call__(
+        self, target: Target, evidence: Sequence[Evidence], notification: Notification
+    ) -> Verdict:
+        """The verdict, as `decide` gives it with these patterns."""
+        return decide(target, evidence, notification, self.patterns)

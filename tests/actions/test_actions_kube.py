@@ -213,3 +213,39 @@ async def test_template_from_a_configmap(
 async def test_no_template_is_an_error(reader: KubeReader, writer: KubeWriter) -> None:
     with pytest.raises(ActionError, match="no Job template"):
         await retrain(reader, writer, job_template=None).run(request("retrain"))
+
+
+@pytest.mark.parametrize(
+    ("pod_fields", "named"),
+    [
+        ({"serviceAccountName": "cluster-admin"}, "serviceAccountName 'cluster-admin'"),
+        ({"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}, "host paths"),
+        ({"volumes": [{"name": "s", "secret": {"secretName": "db"}}]}, "secrets not in"),
+    ],
+)
+async def test_a_template_the_admission_policy_would_refuse_is_never_sent(
+    kube: FakeKube, reader: KubeReader, writer: KubeWriter, pod_fields: Any, named: str
+) -> None:
+    import copy
+
+    template = copy.deepcopy(JOB_TEMPLATE)
+    template["spec"]["template"]["spec"].update(pod_fields)
+    with pytest.raises(ActionError, match=f"retrain: the Job template .*{named}"):
+        await retrain(reader, writer, job_template=template).run(request("retrain"))
+    assert kube.calls("POST", "/jobs") == []
+
+
+async def test_a_listed_secret_may_be_mounted(
+    kube: FakeKube, reader: KubeReader, writer: KubeWriter
+) -> None:
+    import copy
+
+    template = copy.deepcopy(JOB_TEMPLATE)
+    template["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "s", "secret": {"secretName": "model-store"}}
+    ]
+    action = retrain(
+        reader, writer, job_template=template, allowed_secrets=["model-store"], timeout_seconds=0.1
+    )
+    outcome = await action.run(request("retrain"))
+    assert "still running" in outcome.summary and kube.get(*job_key()) is not None

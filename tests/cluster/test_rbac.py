@@ -12,6 +12,8 @@ from tests.fakes.kube_objects import group_of
 from tests.fakes.kube_scenarios import FIXTURE_ALERT_START, SCENARIOS
 
 ROLE = Path(__file__).parents[2] / "manifests" / "base" / "role-read.yaml"
+NODES = Path(__file__).parents[2] / "manifests" / "components" / "node-read"
+NODES_ROLE = NODES / "clusterrole-nodes.yaml"
 
 
 def _grants() -> set[tuple[str, str, str]]:
@@ -47,6 +49,12 @@ async def test_every_read_of_every_scenario_is_granted(kube: FakeKube, triage: T
         resource = f"{route.plural}/{route.sub}" if route.sub else route.plural
         used.add((group_of(route.api_version), resource, "get" if route.name else "list"))
     grants = _grants()
-    assert used <= grants, used - grants
-    # Every kind of object the role names is read by some collector.
-    assert {(g, r) for g, r, _ in used} == {(g, r) for g, r, _ in grants}
+    # Nodes are cluster-scoped: their `get` is the opt-in node-read component's.
+    [node_role] = [
+        d for d in yaml.safe_load_all(NODES_ROLE.read_text()) if d["kind"] == "ClusterRole"
+    ]
+    assert node_role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]
+    node_grants = {("", "nodes", "get")}
+    assert used <= grants | node_grants, used - grants - node_grants
+    # Every kind of object the roles name is read by some collector.
+    assert {(g, r) for g, r, _ in used} == {(g, r) for g, r, _ in grants | node_grants}

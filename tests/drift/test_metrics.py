@@ -16,7 +16,7 @@ from bot.drift.metrics import DriftMetrics, model_labels
 from bot.drift.monitor import Evaluation
 
 ROOT = Path(__file__).resolve().parents[2]
-RULE = ROOT / "manifests" / "base" / "prometheusrule.yaml"
+RULE = ROOT / "manifests" / "components" / "prometheus-operator" / "prometheusrule.yaml"
 RULE_TESTS = ROOT / "tests" / "manifests" / "rules_test.yml"
 # labels Prometheus adds when it scrapes the bot, not the bot's own
 SCRAPE_LABELS = {"job", "instance", "pod", "service", "endpoint", "container"}

@@ -4,7 +4,8 @@ Used by tests/e2e/test_end_to_end.py and bench/e2e.py. Everything is real except
 server (tests/fakes/servers.py's simulator), the Kubernetes API (tests/fakes/fake_kube.py,
 loaded with one scenario timed to now) and Slack (tests/fakes/fake_slack.py):
 
-- Prometheus evaluates the rules of manifests/base/prometheusrule.yaml, made quick with
+- Prometheus evaluates the rules of
+  manifests/components/prometheus-operator/prometheusrule.yaml, made quick with
   `rules_from_prometheus_rule` (short `for:` and range selectors), scraping every second;
 - Alertmanager runs manifests/alertmanager/alertmanager.yml with only the bot's URL, the
   token file and the timings replaced;
@@ -46,9 +47,10 @@ from tests.fakes.servers import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS_RULE = ROOT / "manifests" / "base" / "prometheusrule.yaml"
+PROMETHEUS_RULE = ROOT / "manifests" / "components" / "prometheus-operator" / "prometheusrule.yaml"
 PLAIN_ALERTMANAGER = ROOT / "manifests" / "alertmanager" / "alertmanager.yml"
 TOKEN = "e2e-webhook-token"
+API_TOKEN = "e2e-api-token-0123456789abcdef"
 CHANNEL = "C-models"
 # The parent's settings must not leak into the bot: it gets exactly the ones below.
 _INHERITED_PREFIXES = ("TRIAGE_BOT_", "SLACK_", "KUBECONFIG", "KUBERNETES_SERVICE_")
@@ -98,6 +100,7 @@ def bot_environment(
     env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
     env.update(
         TRIAGE_BOT_WEBHOOK_TOKEN=TOKEN,
+        TRIAGE_BOT_API_TOKEN=API_TOKEN,
         TRIAGE_BOT_DATA_DIR=str(data_dir),
         KUBECONFIG=str(kubeconfig),
         TRIAGE_BOT_PROMETHEUS_URL=prometheus_url,
@@ -128,7 +131,11 @@ class BotProcess:
         """GET one of the bot's JSON endpoints."""
         async with (
             aiohttp.ClientSession() as session,
-            session.get(self.url + path, timeout=aiohttp.ClientTimeout(total=5)) as response,
+            session.get(
+                self.url + path,
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as response,
         ):
             response.raise_for_status()
             return await response.json()

@@ -321,7 +321,7 @@ def prometheus_config(
 
 @contextlib.asynccontextmanager
 async def running_prometheus(
-    workdir: Path, config: dict[str, Any], *, timeout: float = 30.0
+    workdir: Path, config: dict[str, Any], *, timeout: float = 30.0, retention: str = "1h"
 ) -> AsyncIterator[ServerProcess]:
     """The real `prometheus` with this config on a free loopback port until the block ends."""
 
@@ -331,7 +331,7 @@ async def running_prometheus(
             f"--config.file={config_path}",
             f"--storage.tsdb.path={workdir / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}",
-            "--storage.tsdb.retention.time=1h",
+            f"--storage.tsdb.retention.time={retention}",
             "--log.level=warn",
         ]
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.fakes.fake_kube import FakeKube, running_fake_kube
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
@@ -65,6 +68,34 @@ def example_objects() -> list[dict[str, Any]]:
     return kustomize(MANIFESTS / "overlays" / "example")
 
 
+@pytest.fixture(scope="session")
+def plain_objects() -> list[dict[str, Any]]:
+    """What `kubectl apply -k manifests/plain` (no Prometheus Operator) would apply."""
+    return kustomize(MANIFESTS / "plain")
+
+
+# Every kustomization a user can build: the default, the plain variant, the overlays.
+VARIANTS = ("", "plain", "overlays/example")
+COMPONENTS = tuple(sorted(p.name for p in (MANIFESTS / "components").iterdir() if p.is_dir()))
+
+
+def with_components(*names: str) -> list[dict[str, Any]]:
+    """The base with these components, built from a throwaway kustomization beside it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=MANIFESTS) as tmp:
+        text = yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": ["../base"],
+                "components": [f"../components/{n}" for n in names],
+            }
+        )
+        (Path(tmp) / "kustomization.yaml").write_text(text)
+        return kustomize(Path(tmp))
+
+
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     """The one object of that kind and name."""
     found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
@@ -74,4 +105,21 @@ def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 def prometheus_rule() -> dict[str, Any]:
     """The PrometheusRule as written in the base (the source of the rule files)."""
-    return dict(yaml.safe_load((MANIFESTS / "base" / "prometheusrule.yaml").read_text()))
+    path = MANIFESTS / "components" / "prometheus-operator" / "prometheusrule.yaml"
+    return dict(yaml.safe_load(path.read_text()))
+
+
+def venv_tool(name: str, install: str) -> str:
+    """A program from the venv running the tests (or PATH); fails naming how to install it."""
+    venv_bin = str(Path(sys.executable).parent)
+    found = shutil.which(name, path=venv_bin) or shutil.which(name)
+    if found is None:
+        pytest.fail(f"`{name}` is not installed (and these tests need it): {install}")
+    return found
+
+
+@pytest.fixture
+async def kube() -> AsyncIterator[FakeKube]:
+    """A fake Kubernetes API server on a loopback port."""
+    async with running_fake_kube() as fake:
+        yield fake

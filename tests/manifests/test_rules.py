@@ -33,7 +33,7 @@ def test_promtool_check_rules(tmp_path: Path) -> None:
     _write_rules(tmp_path, rules_from_prometheus_rule(prometheus_rule()))
     result = _promtool("check", "rules", "rules.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout
+    assert "SUCCESS: 13 rules found" in result.stdout
 
 
 def test_promtool_test_rules(tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ def start_subprocess(data_dir: Path, port: int, env: dict[str, str]) -> subproce
         **{k: v for k, v in os.environ.items() if not k.startswith(("TRIAGE_BOT_", "SLACK_"))},
         "TRIAGE_BOT_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
+        "TRIAGE_BOT_API__PUBLIC": "true",  # a loopback test server: no token to manage
         **env,
     }
     full_env.pop("KUBECONFIG", None)

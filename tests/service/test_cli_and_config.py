@@ -19,7 +19,7 @@ def test_check_config_accepts_a_valid_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "bot.yaml"
-    config.write_text("queue_size: 10\ncollectors:\n  budget_seconds: 4\n")
+    config.write_text("queue_size: 10\ncollectors:\n  budget_seconds: 4\napi:\n  public: true\n")
     assert main(["check-config", "--config", str(config)]) == 0
     assert "configuration OK" in capsys.readouterr().out
 

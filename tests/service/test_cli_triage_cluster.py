@@ -50,9 +50,9 @@ def _payload(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("scenario", "verdict", "says"),
     [
-        ("oom-crash-loop", "infrastructure", "OOMKilled"),
-        ("bad-rollout", "rollout", "KeyError"),
-        ("image-pull-failure", "infrastructure", "ImagePull"),
+        ("oom-crash-loop", "infrastructure/oom", "OOMKilled"),
+        ("bad-rollout", "rollout/code", "KeyError"),
+        ("image-pull-failure", "rollout/image-pull", "ImagePull"),
     ],
 )
 def test_triage_prints_verdict_and_evidence(
@@ -75,7 +75,7 @@ def test_triage_prints_verdict_and_evidence(
 
     assert main(["triage", str(payload), "--kubeconfig", str(kubeconfig), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["verdict"]["category"] == verdict
+    assert f"{data['verdict']['category']}/{data['verdict']['cause']}" == verdict
     kinds = {r["evidence"]["kind"] for r in data["results"] if r["evidence"]}
     assert {"pods", "inference_service"} <= kinds
 

@@ -286,7 +286,7 @@ CASES = [
         "rollout",
         "rollback",
         0.75,
-        reason="traceback in the log: KeyError",
+        reason="KeyError: 'fixed_acidity'",
         details={"rollback_to": R1},
     ),
     Case(
@@ -337,13 +337,13 @@ CASES = [
         action="no earlier revision is known",
     ),
     Case(
-        "oom-after-rollout-keeps-the-rollback-at-hand",
+        "oom-confined-to-a-new-revision-is-the-rollout",
         (isvc(4000, 8, previous=R1), pods(OOM)),
-        "infrastructure",
-        "raise-memory",
+        "rollout",
+        "rollback",
         0.9,
         reason="rolled out 8 minutes before the alert",
-        action=f"roll back to {R1}",
+        action=f"Roll back to {R1}",
         details={"rollback_to": R1},
     ),
     Case(
@@ -519,3 +519,5 @@ def test_decide_always_answers_sensibly(
     assert verdict.reasons and verdict.action
     if verdict.action_kind == "rollback":
         assert verdict.details["rollback_to"].startswith("wine-predictor-")
+        # Never back to the revision that is failing.
+        assert verdict.details["rollback_to"] != verdict.details["bad_revision"]
