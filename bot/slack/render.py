@@ -172,7 +172,7 @@ def _rollback_button(gid: str, ref: str, plan: RollbackPlan) -> dict[str, Any]:
 
 
 def _buttons(
-    report: TriageReport, state: MessageState, durations: Sequence[str]
+    report: TriageReport, state: MessageState, durations: Sequence[str], problems: list[str]
 ) -> dict[str, Any] | None:
     gid, ref = group_id(report.group_key), target_ref(report.target)
     elements = []
@@ -184,7 +184,12 @@ def _buttons(
         isvc = report.find(InferenceServiceEvidence)
         plan = plan_from_evidence(isvc) if isinstance(isvc, InferenceServiceEvidence) else None
         if plan is not None and report.target.inference_service:
-            elements.append(_rollback_button(gid, ref, plan))
+            # A revision name no button can carry costs the rollback button, not the others.
+            rollback = _part(
+                "the rollback button", problems, lambda: _rollback_button(gid, ref, plan), None
+            )
+            if rollback is not None:
+                elements.append(rollback)
         drift = report.find(DriftEvidence)
         drifted = isinstance(drift, DriftEvidence) and any(f.drifted for f in drift.features)
         if ref and (drifted or report.verdict.category in ("data-drift", "concept-drift")):
@@ -252,7 +257,7 @@ def render_message(
     links = _part("the links", problems, lambda: _links(report, link_hosts), no_links)
     if links:
         tail.append(_context([" · ".join(links)]))
-    buttons = lambda: _buttons(report, state, silence_durations)  # noqa: E731
+    buttons = lambda: _buttons(report, state, silence_durations, problems)  # noqa: E731
     tail.append(_part("the buttons", problems, buttons, None))
     body: list[dict[str, Any]] = []
     for ev in report.evidence():

@@ -37,7 +37,7 @@ from bot.triage.evidence import (
     Verdict,
 )
 from bot.triage.report import TriageReport
-from tests.slack.reports import T0, alert, report
+from tests.slack.reports import T0, alert, isvc, report
 
 INJECTIONS = [
     "<!channel> X",
@@ -200,3 +200,17 @@ def test_a_part_that_fails_to_render_is_left_out_with_a_note() -> None:
     assert "Rendering problems" in shown and "the drift evidence could not be shown" in shown
     assert "Pods (1)" in shown  # the other evidence is still there
     assert message["blocks"][0]["type"] == "header"
+
+
+def test_a_button_that_cannot_be_made_costs_only_that_button() -> None:
+    bad = replace(isvc(), previous_rolledout_revision="rev\x07")  # no button carries \x07
+    message = render_message(report(bad))
+    shown = "\n".join(texts(message))
+    assert "the rollback button could not be shown" in shown
+    ids = [
+        e["action_id"]
+        for b in message["attachments"][0]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert "tb:ack" in ids and not any(i.startswith("tb:rollback") for i in ids)
