@@ -7,6 +7,7 @@ audit log is served from the store whether or not Slack is on (empty without it)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -17,6 +18,7 @@ from bot.store import Store
 MAX_LIMIT = 500
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Undelivered = Callable[[], Awaitable[dict[str, dict[str, Any]]]]
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -35,8 +37,9 @@ def readyz(is_ready: Callable[[], bool]) -> Handler:
     return handler
 
 
-def triages(store: Store) -> Handler:
-    """`GET /api/triages?limit=N`: recent triages, newest first."""
+def triages(store: Store, undelivered: Undelivered | None = None) -> Handler:
+    """`GET /api/triages?limit=N`: recent triages, newest first; each with `undelivered`
+    (Slack sends waiting or dead in the outbox, and the last error) or null."""
 
     async def handler(request: web.Request) -> web.Response:
         raw = request.query.get("limit", "50")
@@ -46,7 +49,11 @@ def triages(store: Store) -> Handler:
             )
         if not store.is_open:
             return web.json_response({"error": "store is not open"}, status=503)
-        return web.json_response({"triages": await store.list_triages(int(raw))})
+        rows = await store.list_triages(int(raw))
+        waiting = await undelivered() if undelivered is not None else {}
+        for row in rows:
+            row["undelivered"] = waiting.get(row["group_key"])
+        return web.json_response({"triages": rows})
 
     return handler
 

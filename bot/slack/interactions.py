@@ -2,12 +2,14 @@
 
 Routed by `slack.service`; hands the typed payload to `slack.dispatch`, which works in the
 background so Slack hears 200 within its 3 seconds. Bad requests get a 4xx with a JSON
-message: 413 oversize, 401 bad or stale signature, 400 malformed payload; 503 when no
-signing secret is configured.
+message: 413 oversize, 408 a body not received within `slack.body_timeout_seconds` (a
+slow client must not hold a handler), 401 bad or stale signature, 400 malformed payload;
+503 when no signing secret is configured.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +28,20 @@ Submit = Callable[[InteractionPayload, str], None]
 
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, or its first `limit + 1` bytes (one `read` returns only what has
+    arrived so far, which a body in several packets would cut short)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse_payload(body: bytes) -> InteractionPayload:
@@ -62,7 +78,13 @@ def interactions_handler(
             return _error(503, "Slack interactivity is not configured (SLACK_SIGNING_SECRET)")
         if request.content_length is not None and request.content_length > limit:
             return _error(413, f"body larger than {limit} bytes")
-        body = await request.content.read(limit + 1)
+        try:
+            async with asyncio.timeout(settings.slack.body_timeout_seconds):
+                body = await _read_body(request, limit)
+        except TimeoutError:
+            return _error(
+                408, f"body not received within {settings.slack.body_timeout_seconds:g} s"
+            )
         if len(body) > limit:
             return _error(413, f"body larger than {limit} bytes")
         try:

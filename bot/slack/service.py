@@ -71,7 +71,8 @@ class SlackService:
             await part.ensure()
         self._session = aiohttp.ClientSession()
         web_client = make_client(settings, self._session)
-        self._notifier = SlackNotifier(web_client, tables, settings, chart=render_chart)
+        sending = make_client(settings, self._session, retries=False)
+        self._notifier = SlackNotifier(sending, tables, settings, chart=render_chart)
         actions: dict[str, Action] = {
             "ack": AcknowledgeAction(),
             "silence": SilenceAction(
@@ -110,6 +111,12 @@ class SlackService:
         if self._notifier is None:
             raise RuntimeError("SlackService.start() must run before notifier()")
         return self._notifier
+
+    async def undelivered(self) -> dict[str, dict[str, object]]:
+        """Per group key: what is waiting in the outbox or died there, and why."""
+        if self._notifier is None:
+            return {}
+        return await SlackTables(self._store).undelivered()
 
     def _submit(self) -> Submit | None:
         return self._dispatcher.submit if self._dispatcher else None

@@ -18,6 +18,7 @@ from tests.slack.reports import drift, isvc, report
 
 async def first_message(service: Any, slack: FakeSlack) -> Message:
     await service.notifier().notify(report(isvc(), drift()), Change("new"))
+    await service.notifier().sender.idle()
     [message] = slack.channel_messages("C1")
     return message
 
