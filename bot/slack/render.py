@@ -25,6 +25,7 @@ from bot.slack.limits import (
     MAX_CONFIRM_TEXT,
     MAX_FALLBACK,
     MAX_HEADER,
+    MAX_TEXT,
     clip,
 )
 from bot.slack.mrkdwn import escape, link, plain, user_mention
@@ -91,13 +92,19 @@ def _header_of(report: TriageReport) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
 
 
+WHY_LINES = 4  # the verdict's top reasons shown beside it; the evidence follows below
+
+
 def _verdict(report: TriageReport) -> dict[str, Any]:
     v = report.verdict
-    why = f" — {v.reasons[0]}" if v.reasons else ""  # escaped below, with the summary
-    text = f"*{v.category}* ({v.confidence:.0%}): {escape(v.summary)}{escape(why)}"
+    cause = f"/{v.cause}" if v.cause and v.cause != "unknown" else ""
+    text = f"*{escape(v.category + cause)}* ({v.confidence:.0%}): {escape(v.summary)}"
     if v.action and report.status == "firing":
         text += f"\n➡️ {escape(v.action)}"
-    return {"type": "section", "text": mrkdwn(text)}
+    # The findings that carry the verdict, then the explanation it rejected and why.
+    text += "".join(f"\n• {escape(clip(r, 300))}" for r in v.reasons[:WHY_LINES])
+    text += "".join(f"\n_{escape(clip(c, 300))}_" for c in v.considered)
+    return {"type": "section", "text": mrkdwn(clip(text, MAX_TEXT))}
 
 
 def _context(items: Sequence[str]) -> dict[str, Any]:
