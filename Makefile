@@ -27,10 +27,12 @@ run: $(STAMP)
 	@echo "make run: api.public=true (TRIAGE_BOT_API__PUBLIC): /api/* needs no token on $(HOST):$(PORT)"
 	TRIAGE_BOT_API__PUBLIC=$${TRIAGE_BOT_API__PUBLIC:-true} TRIAGE_BOT_DATA_DIR=$${TRIAGE_BOT_DATA_DIR:-$(DATA_DIR)} $(BIN)/triage-bot serve --host $(HOST) --port $(PORT)
 
-# Prometheus and Alertmanager are real binaries from Debian; install them when missing.
+# Prometheus, Alertmanager and PostgreSQL (tests/store starts a throwaway cluster) are
+# real binaries from Debian; install them when missing.
 system-deps:
 	@command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null \
-	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager; }
+	  && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager postgresql; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench tools

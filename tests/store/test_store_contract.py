@@ -1,0 +1,81 @@
+"""The store interface, one suite for both back ends (sqlite, postgres): what the receiver,
+the worker and the API rely on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.store_interface import NotificationStore
+from tests.slack.reports import report
+
+
+async def test_a_notification_is_pending_until_its_triage_is_saved(
+    any_store: NotificationStore,
+) -> None:
+    first = await any_store.add_notification("g1", "firing", "k1", '{"n": 1}')
+    second = await any_store.add_notification("g2", "firing", "k2", '{"n": 2}')
+    assert second > first
+    assert [(p.id, p.group_key, p.body) for p in await any_store.pending()] == [
+        (first, "g1", '{"n": 1}'),
+        (second, "g2", '{"n": 2}'),
+    ]
+    assert await any_store.body(first) == '{"n": 1}'
+
+    await any_store.save_report(report(group_key="g1"), finished=first)
+
+    assert [p.id for p in await any_store.pending()] == [second]
+    assert await any_store.body(first) is None
+
+
+async def test_a_failed_notification_leaves_the_pending_list(any_store: NotificationStore) -> None:
+    ident = await any_store.add_notification("g1", "firing", "k1", "{}")
+    await any_store.finish_notification(ident, "failed", "year 0001 overflows")
+    assert await any_store.pending() == []
+
+
+async def test_the_triage_row_keeps_the_latest_report_and_counts_notifications(
+    any_store: NotificationStore,
+) -> None:
+    assert await any_store.get_report("g1") is None
+    await any_store.save_report(report(group_key="g1", status="firing"))
+    await any_store.save_report(report(group_key="g1", status="resolved"))
+
+    saved = await any_store.get_report("g1")
+    assert saved is not None and saved.status == "resolved"
+    assert saved.to_dict() == report(group_key="g1", status="resolved").to_dict()
+    (row,) = await any_store.list_triages()
+    assert row["group_key"] == "g1"
+    assert row["notifications"] == 2
+    assert row["status"] == "resolved"
+    assert row["summary"] == "New revision broke the model"
+    assert row["resolved_at"] is not None
+
+
+async def test_triages_are_listed_newest_first_up_to_the_limit(
+    any_store: NotificationStore,
+) -> None:
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    for i in range(3):
+        at = t0 + timedelta(minutes=i)
+        await any_store.save_report(report(group_key=f"g{i}", started_at=at, finished_at=at))
+    listed = await any_store.list_triages(limit=2)
+    assert [r["group_key"] for r in listed] == ["g2", "g1"]
+
+
+async def test_recent_dedup_keys_come_back_with_their_time(any_store: NotificationStore) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    await any_store.add_notification("g1", "firing", "k1", "{}")
+    await any_store.add_notification("g2", "firing", "k2", "{}")
+    keys = dict(await any_store.recent_dedup_keys(before))
+    assert set(keys) == {"k1", "k2"}
+    assert all(at >= before for at in keys.values())
+    assert await any_store.recent_dedup_keys(datetime.now(UTC) + timedelta(minutes=1)) == []
+
+
+async def test_a_reopened_store_still_has_what_was_committed(
+    any_store: NotificationStore,
+) -> None:
+    ident = await any_store.add_notification("g1", "firing", "k1", '{"kept": true}')
+    await any_store.close()
+    await any_store.open()
+    assert [(p.id, p.body) for p in await any_store.pending()] == [(ident, '{"kept": true}')]
