@@ -39,14 +39,13 @@ class Leases:
         self._lease = timedelta(seconds=lease_seconds)
 
     async def claim(self) -> GroupClaim | None:
-        """Lease the group of the oldest pending notification no live lease holds."""
+        """Lease the group of the oldest pending notification that no live lease holds."""
         async with self._pool.acquire() as conn, conn.transaction():
             candidates = await conn.fetch(
                 "SELECT n.group_key FROM notifications n WHERE n.state = 'pending'"
                 " AND NOT EXISTS (SELECT 1 FROM group_leases l WHERE l.group_key = n.group_key"
-                " AND l.until > now() AND l.replica <> $1)"
-                " ORDER BY n.id LIMIT $2 FOR UPDATE OF n SKIP LOCKED",
-                self.replica,
+                " AND l.until > now())"
+                " ORDER BY n.id LIMIT $1 FOR UPDATE OF n SKIP LOCKED",
                 CANDIDATES,
             )
             seen: set[str] = set()
@@ -66,12 +65,13 @@ class Leases:
         return None
 
     async def _take(self, conn: asyncpg.Connection, group_key: str) -> bool:
-        # The lease row's unique key serializes two replicas taking the same group.
+        # The lease row's unique key serializes two replicas taking the same group; a live
+        # lease, even this replica's own, is not taken again (that is `renew`).
         taken = await conn.fetchval(
             "INSERT INTO group_leases (group_key, replica, until) VALUES ($1, $2, now() + $3)"
             " ON CONFLICT (group_key) DO UPDATE SET replica = excluded.replica,"
             " until = excluded.until"
-            " WHERE group_leases.until <= now() OR group_leases.replica = excluded.replica"
+            " WHERE group_leases.until <= now()"
             " RETURNING group_key",
             group_key,
             self.replica,
