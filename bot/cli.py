@@ -1,4 +1,5 @@
-"""The command line: `serve`, `triage`, `export-case`, `drift`, `check-config`.
+"""The command line: `serve`, `triage`, `export-case`, `drift`, `check-config`,
+`migrate-store`.
 
 The console script `triage-bot` and `python -m bot` land here. Each command is a
 `Command` in `COMMANDS` (its arguments and its runner), so a new subcommand is one entry.
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
@@ -230,7 +232,18 @@ COMMANDS: dict[str, Command] = {
     "check-config": Command(
         "run the start-up checks of serve and exit", _check_args, _check_config
     ),
+    "migrate-store": Command(
+        "copy a SQLite store into an empty PostgreSQL store",
+        lambda parser: _migrate_store().arguments(parser),
+        lambda args: _migrate_store().run(args),
+    ),
 }
+
+
+def _migrate_store() -> ModuleType:
+    from bot.postgres import copy  # asyncpg only for this command
+
+    return copy
 
 
 def _parser() -> argparse.ArgumentParser:

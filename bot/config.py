@@ -203,6 +203,18 @@ class ApiSettings(BaseModel):
     public: bool = False  # true: no token needed; for a laptop (`make run`), never a cluster
 
 
+class DatabaseSettings(BaseModel):
+    """The PostgreSQL store's pool and leases (used only with `database_url`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pool_min_size: int = Field(default=1, ge=0, le=100)
+    pool_max_size: int = Field(default=10, ge=1, le=100)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    command_timeout_seconds: float = Field(default=10.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)  # a dead replica's groups wait this long
+
+
 class Settings(BaseSettings):
     """Every setting of the service."""
 
@@ -227,6 +239,9 @@ class Settings(BaseSettings):
     dedup_window_seconds: float = Field(default=600.0, ge=0)
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
     sqlite_synchronous: Literal["normal", "full"] = "full"
+    # postgresql://...: the store shared by several replicas (bot/postgres); unset: SQLite.
+    database_url: SecretStr | None = None
+    database: DatabaseSettings = DatabaseSettings()
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -298,6 +313,15 @@ class Settings(BaseSettings):
             if not value.startswith(("http://", "https://")):
                 raise ValueError("must start with http:// or https://")
             return value.rstrip("/")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must start with postgresql:// (or postgres://)")
         return value
 
     @classmethod

@@ -98,7 +98,11 @@ async def check_store(settings: Settings) -> None:
     """The SQLite file opens, is a database, and takes the schema.
 
     No file yet: nothing to check (the data dir was shown writable), and none is left.
+    With `database_url`, the PostgreSQL store is checked instead (`check_postgres_store`).
     """
+    if settings.database_url is not None:
+        await check_postgres_store(settings)
+        return
     path = settings.database_path
     if not path.exists():
         return
@@ -119,6 +123,27 @@ async def check_store(settings: Settings) -> None:
         ) from None
     finally:
         await store.close()
+
+
+async def check_postgres_store(settings: Settings) -> None:
+    """The PostgreSQL store opens and takes its migrations; `serve` does not run on it yet.
+
+    bot/postgres holds the store and its cross-replica claims, tested on a real server;
+    the triage worker, the Slack sender and the drift history still write through the
+    SQLite store, so a replica started on PostgreSQL would not keep the promises of
+    docs/operations.md "Running HA". Refused at start rather than half-HA.
+    """
+    from bot.postgres.setup import check_postgres  # asyncpg only when the URL is set
+
+    problem = await check_postgres(settings)
+    if problem is not None:
+        raise StartupError(problem, RUNTIME)
+    raise StartupError(
+        "TRIAGE_BOT_DATABASE_URL is set: the PostgreSQL store opened and is migrated, but"
+        " serve does not run on it yet (the triage worker and the Slack sender still use"
+        " the SQLite store); unset it to run on SQLite under TRIAGE_BOT_DATA_DIR",
+        CONFIG,
+    )
 
 
 async def check_clients(settings: Settings) -> None:
