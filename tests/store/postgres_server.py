@@ -38,6 +38,8 @@ class PostgresServer:
     root: Path
     port: int
     bindir: Path
+    # Durability off: a throwaway cluster for tests (bench/ha.py sets "" for the defaults).
+    options: str = " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
     @property
     def data(self) -> Path:
@@ -55,8 +57,7 @@ class PostgresServer:
     def start(self) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories=''"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=200"
+            " -c max_connections=200" + self.options
         )
         log = str(self.root / "server.log")
         self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
