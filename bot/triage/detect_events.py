@@ -38,7 +38,22 @@ def event_findings(
         line = f"{ev.reason} on {about} (x{ev.count}): {clip(ev.message)}"
         message = ev.message.lower()
         found: Finding | None = None
-        if ev.reason == "FailedScheduling":
+        if (
+            ev.reason == "FailedScheduling"
+            and "unbound" in message
+            and "persistentvolumeclaim" in message
+        ):
+            claims = f" (PVC {', '.join(pod.claims)})" if pod is not None and pod.claims else ""
+            found = Finding(
+                "mount",
+                "infrastructure",
+                0.85,
+                "The model's volume claim is not bound: no volume to schedule with",
+                line + claims,
+                "Check the PVC's StorageClass and provisioner (kubectl describe pvc).",
+                "fix-config",
+            )
+        elif ev.reason == "FailedScheduling":
             found = Finding(
                 "scheduling",
                 "infrastructure",
