@@ -11,12 +11,11 @@ from datetime import datetime
 
 from bot.triage.detect_common import (
     EVICTED,
-    FREE_CAPACITY,
     NODE_ROOM,
     OOM,
     PRESSURE,
-    UNSCHEDULABLE,
     clip,
+    unschedulable,
 )
 from bot.triage.detect_pods import RevisionOf
 from bot.triage.evidence import EventsEvidence, PodState
@@ -38,31 +37,8 @@ def event_findings(
         line = f"{ev.reason} on {about} (x{ev.count}): {clip(ev.message)}"
         message = ev.message.lower()
         found: Finding | None = None
-        if (
-            ev.reason == "FailedScheduling"
-            and "unbound" in message
-            and "persistentvolumeclaim" in message
-        ):
-            claims = f" (PVC {', '.join(pod.claims)})" if pod is not None and pod.claims else ""
-            found = Finding(
-                "mount",
-                "infrastructure",
-                0.85,
-                "The model's volume claim is not bound: no volume to schedule with",
-                line + claims,
-                "Check the PVC's StorageClass and provisioner (kubectl describe pvc).",
-                "fix-config",
-            )
-        elif ev.reason == "FailedScheduling":
-            found = Finding(
-                "scheduling",
-                "infrastructure",
-                0.85,
-                UNSCHEDULABLE,
-                line,
-                FREE_CAPACITY,
-                "fix-scheduling",
-            )
+        if ev.reason == "FailedScheduling":
+            found = unschedulable(ev.message, line, pod.claims if pod is not None else ())
         elif ev.reason in ("FailedMount", "FailedAttachVolume"):
             if pod is not None and pod.claims:
                 line += f" (PVC {', '.join(pod.claims)})"
