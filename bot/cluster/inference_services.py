@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 
 from bot.cluster import parsing as p
@@ -111,6 +112,9 @@ def _env(pod_spec: JSON) -> tuple[str, ...]:
     return tuple(out)
 
 
+_SECRET_FLAG = re.compile(r"pass|secret|token|key|cred|auth|cert", re.IGNORECASE)
+
+
 def _args(pod_spec: JSON) -> tuple[str, ...]:
     """`--flag=<digest>` of the model container's flags: a changed flag shows, its value not."""
     out = []
@@ -120,8 +124,11 @@ def _args(pod_spec: JSON) -> tuple[str, ...]:
         if not text.startswith("-"):
             continue
         flag, _, value = text.partition("=")
-        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
-        out.append(f"{flag}={digest}")
+        # A flag's value is shown when short and not secret-named (`--max-model-len=32768`
+        # tells what changed); others only by digest. The redaction boundary runs after.
+        plain = len(value) <= 40 and not _SECRET_FLAG.search(flag)
+        shown = value if plain else "#" + hashlib.sha256(value.encode()).hexdigest()[:8]
+        out.append(f"{flag}={shown}")
     return tuple(out)
 
 

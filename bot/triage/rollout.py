@@ -59,6 +59,17 @@ def _differences(old: Revision, new: Revision) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _flag(name: str, old: str | None, new: str | None) -> str:
+    """`--max-model-len=32768 (was 8192)`; a value known only by digest shows as the name."""
+    if new is None:
+        return f"{name} (removed)"
+    if new.startswith("#"):
+        return name
+    return f"{name}={new}" + (
+        f" (was {old})" if old is not None and not old.startswith("#") else ""
+    )
+
+
 def pending_spec(isvc: InferenceServiceEvidence) -> str:
     """A name for a spec change KServe has not rolled out (refused or still pending), or ""."""
     gen, seen = isvc.generation, isvc.observed_generation

@@ -128,7 +128,13 @@ def _rollout(
     }
     confined = [f for f in scoped if f.cause not in elsewhere]
     if not confined:
-        return Candidate("rollout", 0.45, None), set()
+        # A change with nothing wrong in its scope is a suspect only while nothing else is.
+        failing_elsewhere = any(
+            f.revision != new and not f.recovered and f.category == "infrastructure"
+            for f in findings
+            if weights[id(f)] >= 0.25
+        )
+        return Candidate("rollout", 0.28 if failing_elsewhere else 0.45, None), set()
     top = max(confined, key=lambda f: weights[id(f)])
     score = min(0.95, 0.55 + 0.45 * weights[id(top)])
     return Candidate("rollout", score, top, tuple(confined)), {id(f) for f in confined}

@@ -19,7 +19,7 @@ from bot.triage.evidence import (
     NodesEvidence,
     PodsEvidence,
 )
-from bot.triage.findings import Finding, duration
+from bot.triage.findings import RECOVERED_AFTER, Finding, duration
 
 _SOURCES: tuple[tuple[type[Evidence], str], ...] = (
     (InferenceServiceEvidence, "the InferenceService"),
@@ -39,7 +39,7 @@ def finding_lines(findings: Sequence[Finding], start: datetime, limit: int = 5) 
     nodes = {f.pod: f.node for f in findings if f.pod and f.node}
     for f in findings:
         line = f.line
-        if f.recovered and f.ended is not None and f.ended < start:
+        if f.recovered and f.ended is not None and f.ended < start - RECOVERED_AFTER:
             line += f" ({duration(start - f.ended)} before the alert; healthy since)"
         pods.setdefault(line, [])
         if f.pod and f.pod not in pods[line]:
