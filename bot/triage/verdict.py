@@ -47,7 +47,7 @@ from bot.triage.evidence import (
 from bot.triage.findings import Finding, weight
 from bot.triage.log_patterns import CATALOGUE, LogPattern
 from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change
-from bot.triage.verdict_text import health, unknown_reasons
+from bot.triage.verdict_text import about, health, unknown_reasons
 
 E = TypeVar("E", bound=Evidence)
 
@@ -178,18 +178,15 @@ def decide(
     ranked = _candidates(findings, change, start)
     if not ranked or ranked[0].score < MIN_SCORE:
         weak = sorted(findings, key=lambda f: -f.strength)
-        return unknown(
-            target, unknown_reasons(evidence, weak, start, target.names_workload, ROLLOUT_WINDOW)
-        )
+        reasons = unknown_reasons(evidence, weak, start, target.names_workload, ROLLOUT_WINDOW)
+        return unknown(target, (*reasons, *about(notification)))
     winner = ranked[0]
     loser = next((c for c in ranked[1:] if c.top is not None), None)
     if winner.category == "rollout" and change is not None:
         verdict = rollout_verdict(winner, change, findings, evidence, start)
     elif winner.top is None:
-        return unknown(
-            target,
-            unknown_reasons(evidence, findings, start, target.names_workload, ROLLOUT_WINDOW),
-        )
+        reasons = unknown_reasons(evidence, findings, start, target.names_workload, ROLLOUT_WINDOW)
+        return unknown(target, (*reasons, *about(notification)))
     else:
         verdict = finding_verdict(winner, evidence, change, start)
     return replace(verdict, considered=considered(loser, start))

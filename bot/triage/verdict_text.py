@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.alerts.models import Notification
 from bot.triage.evidence import (
     AutoscalerEvidence,
     DriftEvidence,
@@ -125,3 +126,25 @@ def unknown_reasons(
     elif got:
         out.append("no failure, recent change or drift found in what was gathered")
     return tuple(out)
+
+
+_NAMING = (
+    "namespace",
+    "inferenceservice",
+    "model",
+    "model_name",
+    "revision_name",
+    "service_name",
+    "deployment",
+    "pod",
+    "container",
+)
+
+
+def about(notification: Notification) -> tuple[str, ...]:
+    """What the alert's labels name, so an `unknown` still says where to look."""
+    labels = notification.common_labels or (
+        notification.alerts[0].labels if notification.alerts else {}
+    )
+    named = [f"{k}={labels[k]}" for k in _NAMING if labels.get(k)]
+    return (f"the alert names {', '.join(named)}",) if named else ()
