@@ -119,11 +119,13 @@ def _args(pod_spec: JSON) -> tuple[str, ...]:
     """`--flag=<digest>` of the model container's flags: a changed flag shows, its value not."""
     out = []
     raw_args = _model_container(pod_spec).get("args")
-    for raw in raw_args if isinstance(raw_args, list) else []:
-        text = str(raw)
+    args = [str(a) for a in raw_args] if isinstance(raw_args, list) else []
+    for i, text in enumerate(args):
         if not text.startswith("-"):
             continue
-        flag, _, value = text.partition("=")
+        flag, eq, value = text.partition("=")
+        if not eq and i + 1 < len(args) and not args[i + 1].startswith("-"):
+            value = args[i + 1]  # `--max-model-len 32768` as two items
         # A flag's value is shown when short and not secret-named (`--max-model-len=32768`
         # tells what changed); others only by digest. The redaction boundary runs after.
         plain = len(value) <= 40 and not _SECRET_FLAG.search(flag)

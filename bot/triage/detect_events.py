@@ -40,7 +40,12 @@ def event_findings(
         if ev.reason == "FailedScheduling":
             found = unschedulable(ev.message, line, pod.claims if pod is not None else ())
         elif ev.reason in ("FailedMount", "FailedAttachVolume"):
-            if pod is not None and pod.claims:
+            named = [
+                v for v in (pod.volumes if pod is not None else ()) if v.split(":")[0] in ev.message
+            ]
+            if named:
+                line += f" (volume {'; '.join(named)})"
+            elif pod is not None and pod.claims:
                 line += f" (PVC {', '.join(pod.claims)})"
             found = Finding(
                 "mount",

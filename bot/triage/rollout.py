@@ -55,7 +55,8 @@ def _differences(old: Revision, new: Revision) -> tuple[str, ...]:
         f for f in old_args.keys() | new_args.keys() if old_args.get(f) != new_args.get(f)
     )
     if flags:
-        out.append("args " + ", ".join(flags[:6]) + (" …" if len(flags) > 6 else ""))
+        shown = [_flag(f, old_args.get(f), new_args.get(f)) for f in flags[:6]]
+        out.append("args " + ", ".join(shown) + (" …" if len(flags) > 6 else ""))
     return tuple(out)
 
 
