@@ -13,7 +13,7 @@ import asyncio
 
 from bot.cluster import parsing as p
 from bot.cluster.excerpt import extract
-from bot.cluster.pods import model_pods, parse_pod
+from bot.cluster.pods import model_pods
 from bot.cluster.reader import JSON, KubeReader
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import LogExcerpt, LogsEvidence, PodState
@@ -22,7 +22,7 @@ MODEL_CONTAINER = "kserve-container"
 SIDECARS = frozenset(
     {"queue-proxy", "istio-proxy", "istio-init", "linkerd-proxy", "storage-initializer", "agent"}
 )
-MAX_PODS = 3
+MAX_PODS = 4
 QUEUE_PROXY = "queue-proxy"
 # Waiting reasons of a container that has never run: it has no log to read.
 _NEVER_STARTED = (
@@ -47,11 +47,22 @@ def _trouble(state: PodState) -> tuple[int, int]:
     return (0 if restarts or not state.ready else 1, -restarts)
 
 
-def pick_pods(pods: list[JSON], limit: int = MAX_PODS) -> list[tuple[JSON, PodState]]:
-    """The pods whose logs say most: restarted or unready first, then the newest."""
-    states = [(pod, parse_pod(pod)) for pod in pods]
+def pick_pods(
+    pods: list[JSON], states: list[PodState], limit: int = MAX_PODS
+) -> list[tuple[JSON, PodState]]:
+    """The pods whose logs say most: restarted or unready first, then the newest, one of
+    each revision before a second of any (a transformer's errors must not hide behind
+    the predictor's newer pods)."""
     # `pods` arrive newest first and sorted() is stable, so ties keep that order.
-    return sorted(states, key=lambda item: _trouble(item[1]))[:limit]
+    ranked = sorted(zip(pods, states, strict=True), key=lambda item: _trouble(item[1]))
+    nth: dict[str, int] = {}
+    keys: list[tuple[int, int, int]] = []
+    for position, (_, state) in enumerate(ranked):
+        troubled = _trouble(state)[0] == 0
+        keys.append((0 if troubled else 1, nth.get(state.revision, 0), position))
+        nth[state.revision] = nth.get(state.revision, 0) + 1
+    order = sorted(range(len(ranked)), key=lambda i: keys[i])
+    return [ranked[i] for i in order[:limit]]
 
 
 class LogsCollector:
@@ -129,8 +140,8 @@ class LogsCollector:
         found = await model_pods(context, self._reader)
         if found is None:
             return None
-        query, pods = found
-        chosen = pick_pods(pods)
+        query, pods, states = found
+        chosen = pick_pods(pods, states)
         results = await asyncio.gather(
             *(
                 self._excerpt(query.namespace, state.name, container, previous)

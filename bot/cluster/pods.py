@@ -77,10 +77,17 @@ async def inference_service_of(context: TriageContext, reader: KubeReader) -> st
     return ""
 
 
+async def _parsed(pods: list[JSON]) -> list[PodState]:
+    return [parse_pod(pod) for pod in pods]
+
+
 async def model_pods(
     context: TriageContext, reader: KubeReader
-) -> tuple[PodQuery, list[JSON]] | None:
-    """The query for every pod of the alert's model and its result (read once per triage)."""
+) -> tuple[PodQuery, list[JSON], list[PodState]] | None:
+    """The query for every pod of the alert's model, the pods and their parsed states.
+
+    Read and parsed once per triage, whichever collector asks first.
+    """
     query = pod_query(context.target)
     if query is None:
         return None
@@ -90,7 +97,8 @@ async def model_pods(
         query = PodQuery(query.namespace, label_selector=f"{ISVC_LABEL}={isvc}")
     chosen = query
     pods = await context.shared.once(("pods", chosen), lambda: find_pods(reader, chosen))
-    return chosen, pods
+    states = await context.shared.once(("pod states", chosen), lambda: _parsed(pods))
+    return chosen, pods, states
 
 
 async def find_pods(reader: KubeReader, query: PodQuery) -> list[JSON]:
@@ -207,6 +215,24 @@ def _container(
     )
 
 
+_VOLUME_SOURCES = (
+    ("configMap", "name", "configmap"),
+    ("secret", "secretName", "secret"),
+    ("persistentVolumeClaim", "claimName", "pvc"),
+)
+
+
+def _volumes(spec: JSON) -> tuple[str, ...]:
+    """`thresholds: configmap fraud-thresholds`: each volume and what it reads."""
+    out = []
+    for volume in p.items(spec.get("volumes")):
+        for key, field, kind in _VOLUME_SOURCES:
+            name = p.text(p.obj(volume.get(key)).get(field))
+            if name:
+                out.append(f"{p.text(volume.get('name'))}: {kind} {name}")
+    return tuple(out)
+
+
 def parse_pod(pod: JSON) -> PodState:
     """A `PodState` from a pod's JSON; unknown fields read as empty."""
     spec = p.obj(pod.get("spec"))
@@ -236,6 +262,7 @@ def parse_pod(pod: JSON) -> PodState:
             if (name := p.text(p.obj(v.get("persistentVolumeClaim")).get("claimName")))
         ),
         created_at=p.timestamp(p.obj(pod.get("metadata")).get("creationTimestamp")),
+        volumes=_volumes(spec),
     )
 
 
@@ -253,5 +280,5 @@ class PodsCollector:
         found = await model_pods(context, self._reader)
         if found is None:
             return None
-        query, pods = found
-        return PodsEvidence(pods=tuple(parse_pod(pod) for pod in pods), selector=query.describe())
+        query, _, states = found
+        return PodsEvidence(pods=tuple(states), selector=query.describe())

@@ -8,7 +8,9 @@ is placed on that spec (`rollout.pending_spec`), not on a revision, so the verdi
 
 from __future__ import annotations
 
-from bot.triage.detect_common import FREE_CAPACITY, OOM, clip, from_message, memory_finding
+from dataclasses import replace
+
+from bot.triage.detect_common import OOM, clip, from_message, memory_finding, unschedulable
 from bot.triage.evidence import InferenceServiceEvidence
 from bot.triage.findings import Cause, Finding
 from bot.triage.log_patterns import LogPattern
@@ -88,15 +90,7 @@ def isvc_findings(
                     "Check the pods' readiness probe, port and start-up time.",
                 )
             elif cond.type == "ResourcesAvailable":
-                fallback = Finding(
-                    "scheduling",
-                    "infrastructure",
-                    0.7,
-                    "The revision cannot get its pods running",
-                    line,
-                    FREE_CAPACITY,
-                    "fix-scheduling",
-                )
+                fallback = replace(unschedulable(cond.message, line), strength=0.7)
             else:
                 fallback = Finding(
                     "crash",

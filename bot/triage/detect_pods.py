@@ -13,17 +13,16 @@ from dataclasses import replace
 from bot.triage.detect_common import (
     CONFIG,
     EVICTED,
-    FREE_CAPACITY,
     IMAGE,
     NODE_ROOM,
     OOM,
     PULL,
     READ_CRASH,
     SIGNALS,
-    UNSCHEDULABLE,
     clip,
     from_message,
     memory_finding,
+    unschedulable,
 )
 from bot.triage.evidence import (
     ContainerState,
@@ -159,15 +158,7 @@ def pod_findings(
                 out.append(found.at(pod=pod.name, revision=pod.revision, node=pod.node))
             if cond.type == "PodScheduled" and cond.status == "False":
                 line = f"cannot be scheduled: {clip(cond.message or cond.reason)}"
-                found = Finding(
-                    "scheduling",
-                    "infrastructure",
-                    0.85,
-                    UNSCHEDULABLE,
-                    line,
-                    FREE_CAPACITY,
-                    "fix-scheduling",
-                )
+                found = unschedulable(cond.message, line, pod.claims)
                 out.append(found.at(pod=pod.name, revision=pod.revision, began=cond.since))
     return out
 

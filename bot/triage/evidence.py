@@ -221,6 +221,8 @@ class PodState:
     revision: str = ""  # the Knative Revision or ReplicaSet the pod belongs to
     created_at: datetime | None = None
     claims: tuple[str, ...] = ()  # PersistentVolumeClaims the pod mounts
+    # `volume: configmap NAME` / `secret NAME` / `pvc NAME`: what a failed mount points at.
+    volumes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.alerts.models import Notification
 from bot.triage.evidence import (
     AutoscalerEvidence,
     DriftEvidence,
@@ -19,7 +20,7 @@ from bot.triage.evidence import (
     NodesEvidence,
     PodsEvidence,
 )
-from bot.triage.findings import Finding, duration
+from bot.triage.findings import RECOVERED_AFTER, Finding, duration
 
 _SOURCES: tuple[tuple[type[Evidence], str], ...] = (
     (InferenceServiceEvidence, "the InferenceService"),
@@ -39,7 +40,7 @@ def finding_lines(findings: Sequence[Finding], start: datetime, limit: int = 5) 
     nodes = {f.pod: f.node for f in findings if f.pod and f.node}
     for f in findings:
         line = f.line
-        if f.recovered and f.ended is not None and f.ended < start:
+        if f.recovered and f.ended is not None and f.ended < start - RECOVERED_AFTER:
             line += f" ({duration(start - f.ended)} before the alert; healthy since)"
         pods.setdefault(line, [])
         if f.pod and f.pod not in pods[line]:
@@ -125,3 +126,25 @@ def unknown_reasons(
     elif got:
         out.append("no failure, recent change or drift found in what was gathered")
     return tuple(out)
+
+
+_NAMING = (
+    "namespace",
+    "inferenceservice",
+    "model",
+    "model_name",
+    "revision_name",
+    "service_name",
+    "deployment",
+    "pod",
+    "container",
+)
+
+
+def about(notification: Notification) -> tuple[str, ...]:
+    """What the alert's labels name, so an `unknown` still says where to look."""
+    labels = notification.common_labels or (
+        notification.alerts[0].labels if notification.alerts else {}
+    )
+    named = [f"{k}={labels[k]}" for k in _NAMING if labels.get(k)]
+    return (f"the alert names {', '.join(named)}",) if named else ()

@@ -61,7 +61,7 @@ LINES = [
         "Max retries exceeded with url: /get-online-features (Caused by "
         "NewConnectionError('Failed to establish a new connection: [Errno 111] Connection "
         "refused'))",
-        "dependency-timeout",
+        "dependency-refused",
         "feast.svc:6566",
     ),
     (
@@ -82,9 +82,46 @@ LINES = [
     ),
     ("KeyError: 'MODEL_BUCKET'", "config-env", "configuration"),
     (
+        'psycopg2.OperationalError: connection to server at "pg.data.svc" (10.96.1.4), port 5432'
+        ' failed: FATAL:  password authentication failed for user "ranker"',
+        "dependency-auth",
+        "pg.data.svc:5432",
+    ),
+    (
         "ltv_server.py: error: unrecognized arguments: --db-password-file",
         "config-env",
         "configuration",
+    ),
+    (
+        "requests.exceptions.SSLError: HTTPSConnectionPool(host='features.internal', port=443):"
+        " [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired",
+        "tls",
+        "certificate",
+    ),
+    ("OSError: [Errno 28] No space left on device: '/mnt/models/model.bin'", "disk-full", "disk"),
+    (
+        'kubernetes.client.exceptions.ApiException: (403) configmaps "features" is forbidden: '
+        'User "system:serviceaccount:models:default" cannot get resource "configmaps"',
+        "rbac",
+        "RBAC",
+    ),
+    ("exec /usr/bin/python3: exec format error", "exec-format", "architecture"),
+    (
+        "E1102 05:09:02.530911 1 model_lifecycle.cc:630] failed to load 'resnet50' version 1: "
+        "Invalid argument: unexpected inference output 'fc1000'",
+        "model-load",
+        "model file",
+    ),
+    (
+        "ValueError: The model's max seq len (32768) is larger than the maximum number of tokens"
+        " that can be stored in KV cache (21344).",
+        "cuda-oom",
+        "GPU memory",
+    ),
+    (
+        "OSError: We couldn't connect to 'https://huggingface.co' to load this file",
+        "storage-fetch",
+        "storage",
     ),
     (
         "AttributeError: 'NoneType' object has no attribute 'predict_proba'",
