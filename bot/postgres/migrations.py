@@ -145,6 +145,14 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX drift_evaluations_model ON drift_evaluations(namespace, model, id);
         """,
     ),
+    (
+        2,
+        """
+        -- A send that timed out after Slack may have accepted it: the next sender looks
+        -- for the message by its metadata (the group id) before posting again.
+        ALTER TABLE slack_outbox ADD COLUMN outcome_unknown BOOLEAN NOT NULL DEFAULT FALSE;
+        """,
+    ),
 )
 
 

@@ -7,7 +7,9 @@ partial unique index), a newer one replacing the body of the unsent one. A sende
 send the same op and a dead sender's ops go out after the expiry. `sent` stores the
 message's `ts` in the same transaction as the op's outcome, and only while the claim is
 still the caller's: the first post of a group fixes its `ts`, every later send of that
-group is an update of it, never a second top-level message.
+group is an update of it, never a second top-level message. A send whose outcome is
+unknown (`outcome_unknown`) comes back marked `look_first`: its next sender searches the
+channel for the message by its metadata before posting.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class ClaimedOp:
     channel: str
     body: dict[str, Any]
     ts: str | None
+    # An earlier send's outcome is unknown: search the channel for the group's message
+    # (by its metadata) before posting, and record its ts if found.
+    look_first: bool = False
 
 
 class Outbox:
@@ -82,13 +87,14 @@ class Outbox:
                 "UPDATE slack_outbox o SET state = 'sending', claimed_by = $2,"
                 " claim_until = now() + $3 FROM slack_messages m"
                 " WHERE o.id = ANY($1::bigint[]) AND m.group_id = o.group_id"
-                " RETURNING o.id, o.group_id, o.kind, o.channel, o.body::text, m.ts",
+                " RETURNING o.id, o.group_id, o.kind, o.channel, o.body::text, m.ts,"
+                " o.outcome_unknown",
                 ids,
                 self.replica,
                 self._claim,
             )
         ops = [
-            ClaimedOp(int(r[0]), str(r[1]), str(r[2]), str(r[3]), json.loads(r[4]), r[5])
+            ClaimedOp(int(r[0]), str(r[1]), str(r[2]), str(r[3]), json.loads(r[4]), r[5], r[6])
             for r in claimed
         ]
         return sorted(ops, key=lambda op: op.id)
@@ -126,6 +132,18 @@ class Outbox:
             op.id,
             self.replica,
             "dead" if permanent else "pending",
+            error,
+        )
+
+    async def outcome_unknown(self, op: ClaimedOp, error: str) -> None:
+        """A send that may have reached Slack (a timeout after the request left): back to
+        pending, marked so that whoever sends it next looks for the message first."""
+        await self._pool.execute(
+            "UPDATE slack_outbox SET state = 'pending', outcome_unknown = TRUE,"
+            " attempts = attempts + 1, last_error = $3, claimed_by = NULL, claim_until = NULL"
+            " WHERE id = $1 AND claimed_by = $2",
+            op.id,
+            self.replica,
             error,
         )
 

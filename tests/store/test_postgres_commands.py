@@ -13,6 +13,7 @@ from bot.actions.audit import AuditEntry, AuditLog
 from bot.actions.ledger import Ledger
 from bot.cli import main
 from bot.postgres.ledger import PostgresLedger
+from bot.postgres.migrations import MIGRATIONS
 from bot.postgres.outbox import Outbox
 from bot.postgres.store import PostgresStore
 from bot.slack.outbox import Op, SlackTables
@@ -41,7 +42,8 @@ async def test_check_config_opens_and_migrates_postgres_then_says_serve_does_not
     store = PostgresStore(postgres_url)
     await store.open()  # the schema is there: the check ran the migrations
     try:
-        assert await store.pool.fetchval("SELECT MAX(version) FROM schema_migrations") == 1
+        latest = MIGRATIONS[-1][0]
+        assert await store.pool.fetchval("SELECT MAX(version) FROM schema_migrations") == latest
     finally:
         await store.close()
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.postgres.leases import Leases, sweep
 from bot.postgres.ledger import PostgresLedger
-from bot.postgres.migrations import MIGRATIONS, schema_version
+from bot.postgres.migrations import MIGRATIONS, migrate, schema_version
 from bot.postgres.outbox import Outbox
 from bot.postgres.periodic import exclusive
 from bot.postgres.store import PoolSettings, PostgresStore
@@ -290,3 +290,41 @@ async def test_periodic_work_runs_on_one_replica_at_a_time(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_a_send_of_unknown_outcome_comes_back_marked_to_look_first(
+    replicas: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = replicas
+    oa, ob = Outbox(a.pool, "replica-a"), Outbox(b.pool, "replica-b")
+    await oa.queue_message("G1", "g1", "#alerts", {}, {"text": "x"})
+    (op,) = await oa.claim()
+    assert not op.look_first
+    await oa.outcome_unknown(op, "timeout after 10 s")
+    (again,) = await ob.claim()
+    assert (again.id, again.look_first, again.ts) == (op.id, True, None)
+    assert await ob.sent(again, "found.by.metadata")
+    assert await oa.message_ts("G1") == "found.by.metadata"
+
+
+async def test_a_database_at_an_older_version_is_brought_up_to_date(postgres_url: str) -> None:
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        async with conn.transaction():  # version 1 alone, as an earlier release left it
+            await conn.execute(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            await conn.execute(MIGRATIONS[0][1])
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+        assert await schema_version(conn) == 1
+        assert await migrate(conn) == [v for v, _ in MIGRATIONS[1:]]
+        assert await schema_version(conn) == MIGRATIONS[-1][0]
+        assert await migrate(conn) == []  # nothing left to do
+        column = await conn.fetchval(
+            "SELECT 1 FROM information_schema.columns"
+            " WHERE table_name = 'slack_outbox' AND column_name = 'outcome_unknown'"
+        )
+        assert column == 1
+    finally:
+        await conn.close()
