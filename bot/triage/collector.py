@@ -1,7 +1,7 @@
 """The collector interface: one concern of evidence, gathered for one alert group.
 
 The pipeline (`triage.pipeline`) calls every configured collector concurrently, each
-under its own timeout. Collectors live in `bot.cluster`, `bot.prom_evidence` and
+under its own timeout. Collectors live in `bot.cluster`, `bot.promql` and
 `bot.drift`; they never raise on purpose: an expected failure is a `CollectorError`
 whose message becomes the note on the triage.
 """

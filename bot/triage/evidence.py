@@ -1,6 +1,6 @@
 """The typed evidence that collectors hand to the verdict and the notifiers.
 
-Collectors (`bot.cluster`, `bot.prom_evidence`, `bot.drift`) produce these frozen
+Collectors (`bot.cluster`, `bot.promql`, `bot.drift`) produce these frozen
 dataclasses; `triage.verdict` reads them; `notify` and `slack.render` show them. Each kind
 registers itself by its `kind` name so a stored report can be read back typed.
 """
