@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot tests bench tools
 
 typecheck: $(STAMP)
-	$(BIN)/mypy bot
+	$(BIN)/mypy bot tests bench tools
 	$(BIN)/lint-imports
 
 $(CHECKOV):

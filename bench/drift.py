@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import tempfile
 import time
@@ -68,9 +69,11 @@ def engine_vs_loop(rounds: int) -> None:
             return [stats.ks_2samp(reference[:, i], production[:, i]) for i in range(FEATURES)]
 
         t_loop, seed = _best(loop, rounds)
-        t_one, report = _best(lambda c=columns: engine.evaluate(c, DriftOptions(workers=1)), rounds)
+        t_one, report = _best(
+            functools.partial(engine.evaluate, columns, DriftOptions(workers=1)), rounds
+        )
         t_two, report2 = _best(
-            lambda c=columns: engine.evaluate(c, DriftOptions(workers=2)), rounds
+            functools.partial(engine.evaluate, columns, DriftOptions(workers=2)), rounds
         )
         for ours in (report, report2):
             for f, s in zip(ours.features, seed, strict=True):

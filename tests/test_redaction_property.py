@@ -68,7 +68,7 @@ SHAPES = [
 
 _SECRET_CHARS = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _SECRET_CHARS = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 _WHEN = st.datetimes(
     min_value=datetime(2026, 1, 1),  # noqa: DTZ001 (hypothesis wants naive bounds)
     max_value=datetime(2027, 1, 1),  # noqa: DTZ001

@@ -96,9 +96,9 @@ def openmetrics(cases: list[Case]) -> str:
                     lines.append(f"{series.series.strip()} {value!r} {first + i * step:.3f}")
     for case in cases:
         if case.drift is not None and case.drift.via == "prometheus":
-            for series, value, at in drift_samples(case):
-                name = series.split("{", 1)[0]
-                families.setdefault(name, []).append(f"{series} {value!r} {at:.3f}")
+            for sample, value, at in drift_samples(case):
+                name = sample.split("{", 1)[0]
+                families.setdefault(name, []).append(f"{sample} {value!r} {at:.3f}")
     body = "\n".join(line for name in sorted(families) for line in families[name])
     return body + "\n# EOF\n"
 

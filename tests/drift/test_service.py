@@ -231,7 +231,7 @@ async def test_history_table_keeps_the_last_evaluations_per_model(
         "SELECT namespace, model, evaluated_at, drift_share, dataset_drift, window_rows"
         " FROM drift_evaluations ORDER BY id"
     ) as cur:
-        stored = await cur.fetchall()
+        stored = [tuple(row) for row in await cur.fetchall()]
     kept = [e.at.isoformat() for e in monitor.history]
     assert len(stored) == 2 and [r[2] for r in stored] == kept  # the first one was pruned
     assert {(r[0], r[1], r[5]) for r in stored} == {(NAMESPACE, NAME, 100)}

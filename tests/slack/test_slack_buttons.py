@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,7 +62,7 @@ def test_clip_marks_truncation() -> None:
 
 
 def test_violations_finds_each_kind_of_breach() -> None:
-    bad = {
+    bad: dict[str, Any] = {
         "text": "t" * 3001,
         "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]
         + [{"type": "divider"}] * 50,

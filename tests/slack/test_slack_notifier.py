@@ -29,7 +29,7 @@ MakeNotifier = Callable[..., SlackNotifier]
 
 async def outbox_rows(db: aiosqlite.Connection) -> list[tuple[Any, ...]]:
     async with db.execute("SELECT kind, state, attempts, last_error FROM slack_outbox") as cur:
-        return list(await cur.fetchall())
+        return [tuple(row) for row in await cur.fetchall()]
 
 
 async def test_first_notification_posts_one_message_through_a_429(
