@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from bot.http_errors import error_response
 from bot.store import Store
 
 MAX_LIMIT = 500
@@ -39,11 +40,9 @@ def triages(store: Store) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         raw = request.query.get("limit", "50")
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            return web.json_response(
-                {"error": f"limit must be an integer from 1 to {MAX_LIMIT}"}, status=400
-            )
+            return error_response(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
         if not store.is_open:
-            return web.json_response({"error": "store is not open"}, status=503)
+            return error_response(503, "store is not open")
         return web.json_response({"triages": await store.list_triages(int(raw))})
 
     return handler

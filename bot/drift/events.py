@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.field_errors import first_error
+
 EventKind = Literal["request", "response"]
 STRUCTURED = "application/cloudevents+json"
 
@@ -114,9 +116,8 @@ def _structured(body: bytes) -> InferenceEvent:
     try:
         envelope = _Structured.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise IngestError(400, "malformed", f"CloudEvent {where}: {first['msg']}") from None
+        problem = first_error(exc, "(top level)")
+        raise IngestError(400, "malformed", f"CloudEvent {problem}") from None
     if not envelope.namespace or not envelope.inferenceservicename:
         raise IngestError(
             400, "malformed", "CloudEvent needs the namespace and inferenceservicename extensions"

@@ -35,6 +35,8 @@ from bot.drift.history_table import HistoryTable
 from bot.drift.metrics import DriftMetrics
 from bot.drift.monitor import Evaluation, ModelMonitor
 from bot.drift.reference_file import load_reference
+from bot.field_errors import first_error
+from bot.http_errors import error_response
 from bot.store import Store
 from bot.triage.collector import Collector
 from bot.triage.evidence import Target
@@ -59,10 +61,6 @@ class _FeedbackBody(BaseModel):
     namespace: str = Field(min_length=1)
     name: str = Field(min_length=1)
     labels: list[_LabelItem] = Field(min_length=1, max_length=100_000)
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 class DriftService:
@@ -213,7 +211,7 @@ class DriftService:
 
     async def _ingest(self, request: web.Request) -> web.Response:
         if not self._started:
-            return _error(503, "drift engine not started")
+            return error_response(503, "drift engine not started")
         try:
             event = parse_event(request.headers, await self._body(request))
             key = f"{event.namespace}/{event.service}"
@@ -229,11 +227,11 @@ class DriftService:
             rows = monitor.ingest(event, time.time())
         except IngestError as exc:
             self.metrics.count(exc.outcome)
-            return _error(exc.status, exc.message)
+            return error_response(exc.status, exc.message)
         except (ValueError, TypeError) as exc:  # a payload shape the parsers did not foresee
             log.warning("drift ingest refused", extra={"error": str(exc)})
             self.metrics.count("malformed")
-            return _error(400, f"payload not usable: {exc}")
+            return error_response(400, f"payload not usable: {exc}")
         self._remember(seen)
         self.metrics.count("accepted")
         if event.kind == "request":
@@ -242,23 +240,21 @@ class DriftService:
 
     async def _feedback(self, request: web.Request) -> web.Response:
         if not self._started:
-            return _error(503, "drift engine not started")
+            return error_response(503, "drift engine not started")
         try:
             raw = await self._body(request)
             body = _FeedbackBody.model_validate_json(raw)
         except IngestError as exc:
             self.metrics.count(exc.outcome)
-            return _error(exc.status, exc.message)
+            return error_response(exc.status, exc.message)
         except ValidationError as exc:
             self.metrics.count("malformed")
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(body)"
-            return _error(400, f"{where}: {first['msg']}")
+            return error_response(400, first_error(exc, "(body)"))
         key = f"{body.namespace}/{body.name}"
         monitor = self.monitors.get(key)
         if monitor is None:
             self.metrics.count("unknown_model")
-            return _error(404, f"unknown model {key}: configure it under drift.models")
+            return error_response(404, f"unknown model {key}: configure it under drift.models")
         joined = 0
         try:
             for item in body.labels:
@@ -266,7 +262,7 @@ class DriftService:
                 joined += monitor.add_labels(item.id, labels)
         except IngestError as exc:
             self.metrics.count(exc.outcome)
-            return _error(exc.status, f"{exc.message} (labels before this one were kept)")
+            return error_response(exc.status, f"{exc.message} (labels before this one were kept)")
         self.metrics.count("accepted")
         return web.json_response(
             {"status": "accepted", "labels": len(body.labels), "joined": joined}
@@ -292,22 +288,22 @@ class DriftService:
     async def _show(self, request: web.Request) -> web.Response:
         monitor = self._monitor(request)
         if monitor is None:
-            return _error(404, "unknown model")
+            return error_response(404, "unknown model")
         if not self._started:
-            return _error(503, "drift engine not started")
+            return error_response(503, "drift engine not started")
         try:
             history = await self._history.recent(monitor.config.namespace, monitor.config.name)
         except sqlite3.Error as exc:
             log.error("cannot read drift history", extra={"model": monitor.key, "error": str(exc)})
-            return _error(503, "drift history unavailable, retry later")
+            return error_response(503, "drift history unavailable, retry later")
         return web.json_response({"model": monitor.key, "history": history})
 
     async def _evaluate_now(self, request: web.Request) -> web.Response:
         monitor = self._monitor(request)
         if monitor is None:
-            return _error(404, "unknown model")
+            return error_response(404, "unknown model")
         if not self._started:
-            return _error(503, "drift engine not started")
+            return error_response(503, "drift engine not started")
         async with self._lock:
             evaluation = await self._evaluate(monitor)
         return web.json_response(evaluation_to_json(evaluation))
