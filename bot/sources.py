@@ -14,7 +14,7 @@ import aiohttp
 
 from bot.cluster.factory import cluster_collectors
 from bot.config import DiagnosisSettings, Settings
-from bot.drift.stored import StoredDriftCollector
+from bot.drift.stored_evidence import StoredDriftCollector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
 from bot.promql.drift import PrometheusDriftCollector

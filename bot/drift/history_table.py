@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.drift.evaluation import Evaluation
 from bot.drift.history import evaluation_from_json, evaluation_to_json, json_safe
-from bot.drift.monitor import Evaluation
 from bot.group_commit import Statement
 from bot.store import Store
 

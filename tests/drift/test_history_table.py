@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.drift.feedback import Quality
+from bot.drift.evaluation import Evaluation
 from bot.drift.history_table import HistoryTable
-from bot.drift.monitor import Evaluation
+from bot.drift.ingest.feedback import Quality
 from bot.store import Store
 
 

@@ -15,7 +15,7 @@ import contextlib
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from bot.drift.monitor import Evaluation
+from bot.drift.evaluation import Evaluation
 
 PREFIX = "triage_bot_drift_"
 MODEL = ["namespace", "model"]

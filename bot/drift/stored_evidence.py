@@ -16,9 +16,9 @@ from typing import Any
 import aiosqlite
 from pydantic import ValidationError
 
-from bot.drift.collector import evidence_from_history
+from bot.drift.evaluation import Evaluation
 from bot.drift.history import evaluation_from_json
-from bot.drift.monitor import Evaluation
+from bot.drift.live_evidence import evidence_from_history
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import DriftEvidence
 

@@ -1,7 +1,8 @@
 """KServe payload-logger CloudEvents, in binary and structured content mode.
 
 Called by `drift.service` with the raw headers and body of `POST /ingest/kserve`; hands
-an `InferenceEvent` (which model, request or response, the JSON body) to `drift.payloads`.
+an `InferenceEvent` (which model, request or response, the JSON body) to
+`drift.ingest.model_bodies`.
 The logger sends `ce-type` `org.kubeflow.serving.inference.request` or `...response`,
 `ce-id` (the request id, shared by both events), `ce-inferenceservicename`,
 `ce-namespace`, `ce-specversion`, `ce-source`, and the model's own JSON as the body.

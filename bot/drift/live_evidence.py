@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bot.drift.monitor import Evaluation, ModelMonitor
+from bot.drift.evaluation import Evaluation
+from bot.drift.monitor import ModelMonitor
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import DriftEvidence, FeatureDrift, Target
 
