@@ -256,9 +256,8 @@ async def test_watch_streams_changes(kube: FakeKube, api: client.ApiClient) -> N
                     return
 
     task = asyncio.create_task(follow())
-    while not kube.calls("GET", "/pods$"):
+    while not kube.watchers:  # the fake registered the watch: a change now is streamed
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
     kube.update("v1", "pods", "models", "p1", {"status": {"phase": "Succeeded"}})
     await asyncio.wait_for(task, 3)
     assert seen == [("ADDED", "Running"), ("MODIFIED", "Succeeded")]
