@@ -61,7 +61,7 @@ def _start(kind: str, port: int, data_dir: str, synchronous: str) -> subprocess.
         "TRIAGE_BOT_API__PUBLIC": "true",  # loopback only
         "TRIAGE_BOT_DATA_DIR": data_dir,
         "TRIAGE_BOT_LOG_LEVEL": "WARNING",
-        "TRIAGE_BOT_QUEUE_SIZE": "1000000",
+        "TRIAGE_BOT_QUEUE_MEMORY_MIB": "1024",  # every body stays in memory, as before
         "TRIAGE_BOT_SQLITE_SYNCHRONOUS": synchronous,
     }
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

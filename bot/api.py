@@ -1,6 +1,7 @@
-"""Read-only HTTP endpoints: health, readiness, recent triages and metrics.
+"""Read-only HTTP endpoints: health, readiness, recent triages, the audit log and metrics.
 
-Registered by `app`; they read the store, the worker and the metrics registry.
+Registered by `app`; they read the store, the worker and the metrics registry. The
+audit log is served from the store whether or not Slack is on (empty without it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from bot.actions.audit import AuditLog, audit_handler
 from bot.http_errors import error_response
 from bot.store import Store
 
@@ -46,6 +48,18 @@ def triages(store: Store) -> Handler:
         return web.json_response({"triages": await store.list_triages(int(raw))})
 
     return handler
+
+
+def audit(store: Store) -> Handler:
+    """`GET /api/audit?limit=N&action=A`: the newest audit entries (503 until the store opens)."""
+    log = AuditLog(store)
+    handler: Handler = audit_handler(lambda: log if store.is_open else None)
+    return handler
+
+
+async def open_audit(store: Store) -> None:
+    """Create the audit table (Slack's actions write it; the API reads it without Slack)."""
+    await AuditLog(store).ensure()
 
 
 def metrics(registry: CollectorRegistry) -> Handler:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from aiohttp import web
 
@@ -21,17 +21,19 @@ from bot import api
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
 from bot.auth import api_auth
-from bot.config import Settings
+from bot.config import MIB, Settings
 from bot.drift.service import DriftService
 from bot.metrics import BotMetrics
 from bot.notify.base import Notifier
 from bot.notify.console import ConsoleNotifier
-from bot.slack.service import SlackService
 from bot.sources import open_pipeline
 from bot.store import Store
 from bot.triage.collector import Collector
 from bot.triage.queue import TriageQueue
 from bot.triage.worker import TriageWorker
+
+if TYPE_CHECKING:
+    from bot.slack.service import SlackService
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class AppState:
     queue: TriageQueue
     dedup: DedupIndex
     receiver: AlertmanagerReceiver
-    slack: SlackService
+    slack: SlackService | None  # only with a bot token
     drift: DriftService
     notifier_stream: TextIO | None = None
     worker: TriageWorker | None = None
@@ -75,6 +77,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     await state.store.open()
+    await api.open_audit(state.store)
     window = state.settings.dedup_window_seconds
     now = datetime.now(UTC)
     for key, at in await state.store.recent_dedup_keys(now - timedelta(seconds=window)):
@@ -87,14 +90,18 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     state = app[STATE]
     settings = state.settings
     async with AsyncExitStack() as stack:
-        await state.drift.start()
+        # Each close is registered before its start, so a start that fails half-way
+        # still closes what it opened (sessions, threads) and the process can exit.
         stack.push_async_callback(state.drift.close)
+        await state.drift.start()
         extra = [*state.extra_collectors, state.drift.collector()]
         pipeline = await open_pipeline(settings, stack, extra, drift_engine=True)
-        notifier: Notifier = ConsoleNotifier(state.notifier_stream)
-        if settings.slack_bot_token is not None:
-            await state.slack.start()
+        notifier: Notifier = ConsoleNotifier(
+            state.notifier_stream, as_json=settings.log_format == "json"
+        )
+        if state.slack is not None:
             stack.push_async_callback(state.slack.close)
+            await state.slack.start()
             notifier = state.slack.notifier()
         else:
             stack.push_async_callback(notifier.close)
@@ -111,7 +118,8 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         state.worker = worker
         # Everything alive now (modules, clients, settings) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise stall every request
-        # for tens of milliseconds once scipy, matplotlib and the Kubernetes client are loaded.
+        # for tens of milliseconds once the large libraries are loaded (the Kubernetes client
+        # with a cluster, scipy and numpy with a drift model, matplotlib with charts).
         gc.collect()
         gc.freeze()
         yield
@@ -123,6 +131,25 @@ async def _begin_shutdown(app: web.Application) -> None:
     app[STATE].shutting_down = True
 
 
+def _slack(settings: Settings, store: Store, metrics: BotMetrics) -> SlackService | None:
+    """The Slack service with a bot token; None without (nor its imports: a lighter start)."""
+    if settings.slack_bot_token is None:
+        return None
+    from bot.slack.service import SlackService
+
+    return SlackService(settings, store, metrics.registry)
+
+
+def _slack_routes(settings: Settings, slack: SlackService | None) -> list[web.RouteDef]:
+    """`POST /slack/interactions`: the service's, or a 503 saying Slack is not configured."""
+    if slack is None:
+        from bot.slack.interactions import interactions_handler
+
+        return [web.post("/slack/interactions", interactions_handler(settings, lambda: None))]
+    # Slack's own /api/audit answers only while Slack runs; the store's serves it always.
+    return [r for r in slack.routes() if getattr(r, "path", "") != "/api/audit"]
+
+
 def create_app(
     settings: Settings,
     *,
@@ -132,18 +159,21 @@ def create_app(
     """The service, wired from settings (plus extra collectors, e.g. in tests)."""
     metrics = BotMetrics()
     store = Store(settings.database_path, synchronous=settings.sqlite_synchronous)
-    queue = TriageQueue(settings.queue_size)
+    queue = TriageQueue(int(settings.queue_memory_mib * MIB))
     dedup = DedupIndex(settings.dedup_window_seconds)
     token = settings.webhook_token.get_secret_value() if settings.webhook_token else None
     receiver = AlertmanagerReceiver(
-        ReceiverConfig(token=token, max_body_bytes=settings.max_body_bytes),
+        ReceiverConfig(
+            token=token,
+            max_body_bytes=settings.max_body_bytes,
+            min_free_disk_bytes=int(settings.min_free_disk_mib * MIB),
+        ),
         store,
         queue,
         dedup,
         metrics,
     )
-    # Constructed always so its routes exist; started only with a bot token.
-    slack = SlackService(settings, store, metrics.registry)
+    slack = _slack(settings, store, metrics)
     drift = DriftService(settings, metrics.registry, store)
     state = AppState(
         settings, metrics, store, queue, dedup, receiver, slack, drift, notifier_stream
@@ -157,7 +187,8 @@ def create_app(
     app.router.add_get("/readyz", api.readyz(state.ready))
     app.router.add_get("/api/triages", api.triages(store))
     app.router.add_get("/metrics", api.metrics(metrics.registry))
-    app.router.add_routes(slack.routes())
+    app.router.add_get("/api/audit", api.audit(store))
+    app.router.add_routes(_slack_routes(settings, slack))
     app.router.add_routes(drift.routes())
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_pipeline_ctx)

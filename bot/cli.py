@@ -1,7 +1,9 @@
-"""The command line: `serve`, `triage`, `drift`, `check-config`.
+"""The command line: `serve`, `triage`, `export-case`, `drift`, `check-config`.
 
-The console script `triage-bot` and `python -m bot` land here. Each command loads and
-validates the settings first; a configuration error prints the key and exits 2.
+The console script `triage-bot` and `python -m bot` land here. Each command is a
+`Command` in `COMMANDS` (its arguments and its runner), so a new subcommand is one entry.
+Every failure a user can cause ends with one line on stderr and an exit status: 2 for
+the configuration or the input, 1 for a runtime failure; never a traceback.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
@@ -21,105 +23,107 @@ from bot.config import ConfigError, Settings, load_settings
 log = logging.getLogger("bot")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="triage-bot",
-        description="Triage failing ML models between Alertmanager and Slack.",
-    )
-    parser.add_argument("--version", action="version", version=f"triage-bot {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="run the service")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
-    serve.add_argument("--config", type=Path, help="YAML configuration file")
-
-    triage = sub.add_parser("triage", help="triage one saved webhook body, offline")
-    triage.add_argument("payload", type=Path, help="an Alertmanager webhook body (JSON)")
-    triage.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster to inspect")
-    triage.add_argument("--config", type=Path, help="YAML configuration file")
-    triage.add_argument("--json", action="store_true", help="print the triage as JSON")
-    triage.add_argument(
-        "--data-dir", type=Path, help="a service's data dir: drift history is read from its store"
-    )
-    triage.add_argument(
-        "--prometheus-url", help="Prometheus to query: the alert's expression and drift series"
-    )
-
-    export = sub.add_parser("export-case", help="write a stored triage as an incident-corpus case")
-    export.add_argument("group", help="the group key, or its short id as Slack's buttons carry it")
-    export.add_argument("--data-dir", type=Path, help="the service's data dir (its store)")
-    export.add_argument("--config", type=Path, help="YAML configuration file")
-    export.add_argument(
-        "--expect", default="", help="CATEGORY[/CAUSE] when the diagnosis was wrong or unmarked"
-    )
-
-    drift = sub.add_parser("drift", help="compare two CSV samples for drift")
-    drift.add_argument("reference", type=Path, help="reference CSV with a header row")
-    drift.add_argument("production", type=Path, help="production CSV with a header row")
-    drift.add_argument("--json", action="store_true", help="print the result as JSON")
-    drift.add_argument("--alpha", type=float, default=0.05, help="family-wise significance")
-
-    check = sub.add_parser("check-config", help="validate the configuration and exit")
-    check.add_argument("--config", type=Path, help="YAML configuration file")
-    return parser
+def _fail(message: str, code: int = 2) -> int:
+    print(f"triage-bot: {' '.join(message.split())}", file=sys.stderr)
+    return code
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, with the values a command's flags give (`--data-dir`, ...)."""
+    overrides = {
+        name: getattr(args, name)
+        for name in ("data_dir", "prometheus_url")
+        if getattr(args, name, None)
+    }
+    return load_settings(args.config, **overrides)
 
-    from bot.app import create_app
+
+# --- serve -----------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=_port, default=8080, help="port to listen on")
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+
+
+def _serve(args: argparse.Namespace) -> int:
     from bot.logs import configure
+    from bot.preflight import StartupError
+    from bot.serve import serve
 
-    problem = _api_problem(settings)
-    if problem is not None:
-        print(f"triage-bot: {problem}", file=sys.stderr)
-        return 2
+    settings = _settings(args)
     configure(settings.log_format, settings.log_level)
-    if settings.api.public:
-        log.warning("api.public is true: /api/* answers anyone who can reach the port")
-    if settings.webhook_token is None:
-        log.warning(
-            "TRIAGE_BOT_WEBHOOK_TOKEN is not set: /alertmanager accepts unauthenticated posts"
-        )
-    log.info(
-        "starting",
-        extra={
-            "host": args.host,
-            "port": args.port,
-            "data_dir": str(settings.data_dir),
-            "cluster": settings.cluster_configured,
-            "slack": settings.slack_bot_token is not None,
-        },
-    )
-    web.run_app(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-    )
+    try:
+        asyncio.run(serve(settings, args.host, args.port))
+    except StartupError as exc:
+        log.error(str(exc))
+        return exc.code
+    except ConfigError as exc:
+        log.error(str(exc))
+        return 2
+    except KeyboardInterrupt:  # before the signal handlers were installed
+        log.info("interrupted during start-up")
+        return 130
+    except Exception as exc:  # one line for the operator; the cause is in the exception
+        log.error(f"stopped on an unexpected error: {type(exc).__name__}: {exc}")
+        return 1
     return 0
 
 
-def _triage(args: argparse.Namespace, settings: Settings) -> int:
+# --- triage ----------------------------------------------------------------------------
+
+
+def _triage_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("payload", type=Path, help="an Alertmanager webhook body (JSON)")
+    parser.add_argument("--kubeconfig", type=Path, help="kubeconfig of the cluster to inspect")
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+    parser.add_argument("--json", action="store_true", help="print the triage as JSON")
+    parser.add_argument(
+        "--data-dir", type=Path, help="a service's data dir: drift history is read from its store"
+    )
+    parser.add_argument(
+        "--prometheus-url", help="Prometheus to query: the alert's expression and drift series"
+    )
+
+
+def _triage(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.alerts.models import Notification
+    from bot.config_names import setting_name
     from bot.offline import triage_offline
+    from bot.preflight import kubeconfig_problem
 
+    settings = _settings(args)
+    flag = args.kubeconfig
+    if flag is not None:
+        problem = kubeconfig_problem(flag)
+        if problem:
+            return _fail(f"--kubeconfig: {problem}")
+        settings = settings.model_copy(update={"kubeconfig": flag})
+    elif settings.kubeconfig is not None:
+        problem = kubeconfig_problem(settings.kubeconfig)
+        if problem:
+            return _fail(f"{setting_name('kubeconfig')}: {problem}")
     try:
         notification = Notification.model_validate_json(args.payload.read_bytes())
     except OSError as exc:
-        print(f"triage-bot: cannot read {args.payload}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return _fail(f"cannot read {args.payload}: {exc.strerror or exc}")
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(body)"
-        print(f"triage-bot: {args.payload}: {where}: {first['msg']}", file=sys.stderr)
-        return 2
-    report = asyncio.run(triage_offline(settings, notification))
+        return _fail(f"{args.payload}: {where}: {first['msg']} (expected a webhook body)")
+    try:
+        report = asyncio.run(triage_offline(settings, notification))
+    except ConfigError as exc:
+        return _fail(f"--kubeconfig: {exc}" if flag is not None else str(exc))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -129,19 +133,41 @@ def _triage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _export_case(args: argparse.Namespace, settings: Settings) -> int:
+# --- export-case -----------------------------------------------------------------------
+
+
+def _export_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("group", help="the group key, or its short id as Slack's buttons carry it")
+    parser.add_argument("--data-dir", type=Path, help="the service's data dir (its store)")
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+    parser.add_argument(
+        "--expect", default="", help="CATEGORY[/CAUSE] when the diagnosis was wrong or unmarked"
+    )
+
+
+def _export_case(args: argparse.Namespace) -> int:
     import yaml
 
     from bot.export_case import ExportError, export_case, feedback, stored_report
 
+    settings = _settings(args)
     try:
         report = stored_report(settings.database_path, args.group)
         case = export_case(report, feedback(settings.database_path, report), args.expect)
     except ExportError as exc:
-        print(f"triage-bot: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     print(yaml.safe_dump(case, sort_keys=False, allow_unicode=True), end="")
     return 0
+
+
+# --- drift -----------------------------------------------------------------------------
+
+
+def _drift_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reference", type=Path, help="reference CSV with a header row")
+    parser.add_argument("production", type=Path, help="production CSV with a header row")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--alpha", type=float, default=0.05, help="family-wise significance")
 
 
 def _drift(args: argparse.Namespace) -> int:
@@ -157,50 +183,72 @@ def _drift(args: argparse.Namespace) -> int:
     )
 
 
-def _api_problem(settings: Settings) -> str | None:
-    from bot.auth import api_exposure_problem
-
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    return api_exposure_problem(token, settings.api.public)
+# --- check-config ----------------------------------------------------------------------
 
 
-def _check_config(args: argparse.Namespace, settings: Settings) -> int:
-    problem = _api_problem(settings)
-    if problem is not None:
-        print(f"triage-bot: {problem}", file=sys.stderr)
-        return 2
-    source = str(args.config) if args.config else "environment"
-    print(f"configuration OK ({source})")
-    print(f"  data dir: {settings.data_dir}")
-    print(f"  webhook auth: {'bearer token' if settings.webhook_token else 'NONE (warning)'}")
-    print(f"  api auth: {'bearer token' if settings.api_token else 'NONE (api.public: true)'}")
-    print(f"  cluster: {'configured' if settings.cluster_configured else 'not configured'}")
-    print(f"  prometheus: {settings.prometheus_url or 'not configured'}")
-    print(f"  slack: {'bot token set' if settings.slack_bot_token else 'console output'}")
+def _check_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from bot.integrations import ignored_variables, integrations
+    from bot.preflight import StartupError, preflight
+
+    settings = _settings(args)
+    try:
+        asyncio.run(preflight(settings))
+    except StartupError as exc:
+        return _fail(str(exc), exc.code)
+    source = f"file {args.config} and environment" if args.config else "environment"
+    print(f"configuration OK ({source}): serve would start with")
+    for name, state in integrations(settings).items():
+        print(f"  {name}: {state}")
+    for warning in ignored_variables():
+        print(f"  warning: {warning}")
     return 0
+
+
+# --- the parser ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help line, its arguments and what runs it (returns the status)."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": Command("run the service", _serve_args, _serve),
+    "triage": Command("triage one saved webhook body, offline", _triage_args, _triage),
+    "export-case": Command(
+        "write a stored triage as an incident-corpus case", _export_args, _export_case
+    ),
+    "drift": Command("compare two CSV samples for drift", _drift_args, _drift),
+    "check-config": Command(
+        "run the start-up checks of serve and exit", _check_args, _check_config
+    ),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="triage-bot",
+        description="Triage failing ML models between Alertmanager and Slack.",
+    )
+    parser.add_argument("--version", action="version", version=f"triage-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, command in COMMANDS.items():
+        command.arguments(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = _parser().parse_args(argv)
-    if args.command == "drift":
-        return _drift(args)
-    overrides: dict[str, Any] = {}
-    if getattr(args, "kubeconfig", None):
-        overrides["kubeconfig"] = args.kubeconfig
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = args.data_dir
-    if getattr(args, "prometheus_url", None):
-        overrides["prometheus_url"] = args.prometheus_url
     try:
-        settings = load_settings(args.config, **overrides)
+        return COMMANDS[args.command].run(args)
     except ConfigError as exc:
-        print(f"triage-bot: {exc}", file=sys.stderr)
-        return 2
-    if args.command == "serve":
-        return _serve(args, settings)
-    if args.command == "triage":
-        return _triage(args, settings)
-    if args.command == "export-case":
-        return _export_case(args, settings)
-    return _check_config(args, settings)
+        return _fail(str(exc))

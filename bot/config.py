@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.config_names import format_errors
 from bot.triage.findings import ActionKind, Category, Cause
 from bot.triage.target import TargetLabels
 
@@ -207,7 +208,9 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     data_dir: Path = Path("var")
     max_body_bytes: int = Field(default=8 * MIB, gt=0)
-    queue_size: int = Field(default=1000, gt=0)
+    # Back-pressure: memory held by notifications waiting for triage, and disk kept free.
+    queue_memory_mib: float = Field(default=64.0, gt=0)
+    min_free_disk_mib: float = Field(default=100.0, ge=0)
     triage_workers: int = Field(default=4, gt=0, le=64)
     triage_yield_seconds: float = Field(default=0.1, ge=0)
     dedup_window_seconds: float = Field(default=600.0, ge=0)
@@ -243,6 +246,16 @@ class Settings(BaseSettings):
     slack_allowed_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack: SlackSettings = SlackSettings()
     actions: ActionSettings = ActionSettings()
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("slack_allowed_users", mode="before")
     @classmethod
@@ -301,14 +314,6 @@ class Settings(BaseSettings):
         return self.kubeconfig is not None or "KUBERNETES_SERVICE_HOST" in os.environ
 
 
-def _format_errors(error: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
-    for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        lines.append(f"  {key}: {item['msg']}")
-    return "\n".join(lines)
-
-
 def read_config_file(path: Path) -> dict[str, Any]:
     """The YAML file as a mapping; a `ConfigError` naming the problem otherwise."""
     try:
@@ -330,10 +335,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the environment, the optional file and explicit overrides."""
-    values = read_config_file(config_file) if config_file else {}
-    values.update(overrides)
+    file_values = read_config_file(config_file) if config_file else {}
+    values = {**file_values, **overrides}
     source = f"file {config_file} and environment" if config_file else "environment"
     try:
         return Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source)) from exc
+        raise ConfigError(format_errors(exc, source, file_values)) from exc

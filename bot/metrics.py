@@ -17,6 +17,7 @@ WEBHOOK_OUTCOMES = (
     "malformed",
     "invalid",
     "queue_full",
+    "disk_full",
     "store_error",
 )
 

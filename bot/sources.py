@@ -12,9 +12,7 @@ from contextlib import AsyncExitStack
 
 import aiohttp
 
-from bot.cluster.factory import cluster_collectors
 from bot.config import DiagnosisSettings, Settings
-from bot.drift.stored_evidence import StoredDriftCollector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
 from bot.promql.drift import PrometheusDriftCollector
@@ -49,13 +47,20 @@ async def open_pipeline(
     in Prometheus.
     """
     collectors = [*extra]
-    # Names from alert labels reach the Kubernetes API only when valid (triage.target).
-    cluster = await stack.enter_async_context(cluster_collectors(settings))
-    collectors += [NameGuard(c, settings.target_labels) for c in cluster]
+    if settings.cluster_configured:
+        # Imported only when used: the Kubernetes client is a large import.
+        from bot.cluster.factory import cluster_collectors
+
+        # Names from alert labels reach the Kubernetes API only when valid (triage.target).
+        cluster = await stack.enter_async_context(cluster_collectors(settings))
+        collectors += [NameGuard(c, settings.target_labels) for c in cluster]
     session = await stack.enter_async_context(aiohttp.ClientSession())
     collectors += prometheus_collectors(settings, session)
     if not drift_engine:
         if settings.database_path.is_file():
+            # Here, not at the top: it brings numpy, which the service never needs for it.
+            from bot.drift.stored_evidence import StoredDriftCollector
+
             collectors.append(StoredDriftCollector(settings.database_path))
         elif settings.prometheus_url:
             client = PrometheusClient(

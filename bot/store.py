@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,9 @@ from bot.group_commit import GroupCommitWriter, Statement
 from bot.triage.report import TriageReport
 
 log = logging.getLogger(__name__)
+
+# How long a free-space reading serves the receiver: one statvfs a second, not per webhook.
+DISK_CHECK_SECONDS = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -84,26 +89,42 @@ class Store:
         self._next_id = 1
         self._writer: GroupCommitWriter | None = None
         self._triaged: set[str] = set()  # groups with a triage row: the others need no read
+        self._free: tuple[float, int] = (0.0, 0)  # (monotonic time read, free bytes)
         self.is_open = False
+
+    def free_bytes(self) -> int:
+        """Free space on the store's file system (read at most every `DISK_CHECK_SECONDS`)."""
+        now = time.monotonic()
+        read_at, free = self._free
+        if now - read_at >= DISK_CHECK_SECONDS or read_at == 0.0:
+            free = shutil.disk_usage(self.path.parent).free
+            self._free = (now, free)
+        return free
 
     async def open(self) -> None:
         """Open (or create) the database and start the group-commit writer."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(self.path)
-        # WAL lets the readers (API) run beside the writer; FULL fsyncs every commit.
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute(f"PRAGMA synchronous={self._synchronous}")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.executescript(_SCHEMA)
-        await db.commit()
-        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM notifications") as cur:
-            row = await cur.fetchone()
-        async with db.execute("SELECT group_key FROM triages") as cur:
-            self._triaged = {str(r[0]) for r in await cur.fetchall()}
+        try:
+            # WAL lets the readers (API) run beside the writer; FULL fsyncs every commit.
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute(f"PRAGMA synchronous={self._synchronous}")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.executescript(_SCHEMA)
+            await db.commit()
+            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM notifications") as cur:
+                row = await cur.fetchone()
+            async with db.execute("SELECT group_key FROM triages") as cur:
+                self._triaged = {str(r[0]) for r in await cur.fetchall()}
+            writer = GroupCommitWriter(self.path, self._synchronous)
+            await writer.start()
+        except BaseException:
+            # aiosqlite's thread is not a daemon: left open, it keeps the process alive.
+            await db.close()
+            raise
         self._conn = db
+        self._writer = writer
         self._next_id = int(row[0] if row else 0) + 1
-        self._writer = GroupCommitWriter(self.path, self._synchronous)
-        await self._writer.start()
         self.is_open = True
 
     @property

@@ -1,8 +1,11 @@
 """`POST /alertmanager`: authenticate, bound, parse, dedup, store durably, enqueue.
 
 Registered by `app`. Every refusal is a 4xx with `{"error": ..., "detail": ...}` naming
-the problem; a full queue or a failed write is a 503 with Retry-After so Alertmanager
-retries. Only after the notification is committed to the store does it answer 200.
+the problem; a failed write is a 503 with Retry-After so Alertmanager retries, and so is
+back-pressure on what can run out: the memory of the in-flight queue
+(`queue_memory_mib`, see `triage.queue`) and the disk (`min_free_disk_mib` free in the
+data dir). A backlog stays in the store. Only after the notification is committed to the
+store does it answer 200.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from bot.field_errors import field_errors
 from bot.http_errors import error_response
 from bot.metrics import WEBHOOK_OUTCOMES, BotMetrics
 from bot.store import Store
-from bot.triage.queue import QueuedNotification, QueueFull, TriageQueue
+from bot.triage.queue import QueuedNotification, QueueFull, Reservation, TriageQueue
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "10"
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class ReceiverConfig:
 
     token: str | None
     max_body_bytes: int
+    min_free_disk_bytes: int = 0
 
 
 _RETRY = {"Retry-After": RETRY_AFTER_SECONDS}
@@ -127,24 +132,25 @@ class AlertmanagerReceiver:
         claim = self._dedup.claim(key)
         if not claim.is_new:
             return await self._duplicate(claim.original, notification)
-        try:
-            self._queue.reserve()
-        except QueueFull:
+        refusal = self._no_room(notification.group_key, len(body))
+        if isinstance(refusal, web.Response):
             self._dedup.failed(key, QueueFull())
-            self._count("queue_full")
-            return error_response(503, "triage queue is full, retry later", headers=_RETRY)
+            return refusal
+        reservation = refusal
         try:
             ident = await self._store.add_notification(
                 notification.group_key, notification.status, key, body.decode()
             )
         except Exception as exc:
-            self._queue.release()
+            self._queue.release(reservation)
             self._dedup.failed(key, exc)
             self._count("store_error")
             log.exception("could not store notification")
             return error_response(503, "could not store the notification", headers=_RETRY)
         self._dedup.stored(key)
-        self._queue.put_reserved(QueuedNotification(ident, notification.group_key, body))
+        self._queue.put_reserved(
+            QueuedNotification(ident, notification.group_key, body), reservation
+        )
         self._metrics.queue_depth.set(self._queue.depth)
         self._count("accepted")
         if log.isEnabledFor(logging.INFO):
@@ -160,6 +166,30 @@ class AlertmanagerReceiver:
         return web.Response(
             body=b'{"status": "accepted", "id": %d}' % ident, content_type="application/json"
         )
+
+    def _no_room(self, group_key: str, size: int) -> Reservation | web.Response:
+        """Room in memory and on disk for one more notification, or the 503 saying which."""
+        free = self._store.free_bytes()
+        if free < self._config.min_free_disk_bytes + size:
+            self._count("disk_full")
+            log.warning("disk nearly full: refusing notifications", extra={"free_bytes": free})
+            return error_response(
+                503,
+                f"disk nearly full: {free // MIB} MiB free in the data dir, below"
+                f" min_free_disk_mib ({self._config.min_free_disk_bytes // MIB}); retry later",
+                headers=_RETRY,
+            )
+        try:
+            return self._queue.reserve(group_key, size)
+        except QueueFull:
+            self._count("queue_full")
+            held, limit = self._queue.held_bytes / MIB, self._queue.memory_limit / MIB
+            return error_response(
+                503,
+                f"triage queue full: {held:.1f} MiB of queue_memory_mib {limit:g} waiting for"
+                " triage; retry later",
+                headers=_RETRY,
+            )
 
     async def _duplicate(
         self, original: asyncio.Future[None] | None, notification: Notification

@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
 
@@ -32,7 +33,8 @@ async def open_api_client(kubeconfig: Path | None) -> client.ApiClient:
             )
         else:
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    except (ConfigException, OSError, ValueError) as exc:
+    # An empty or malformed file fails inside the loader with whatever it tripped on.
+    except (ConfigException, OSError, ValueError, TypeError, AttributeError, yaml.YAMLError) as exc:
         where = f"kubeconfig {kubeconfig}" if kubeconfig else "in-cluster configuration"
         raise ConfigError(f"cannot load the {where}: {exc}") from exc
     return client.ApiClient(configuration=configuration)

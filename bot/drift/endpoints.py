@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.drift.history import evaluation_to_json
 from bot.drift.ingest.cloudevents import IngestError
-from bot.drift.monitor import ModelMonitor
 from bot.field_errors import first_error
 from bot.http_errors import error_response
 
 if TYPE_CHECKING:
+    from bot.drift.evaluation import Evaluation
+    from bot.drift.monitor import ModelMonitor
     from bot.drift.service import DriftService
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,14 @@ class _FeedbackBody(BaseModel):
     namespace: str = Field(min_length=1)
     name: str = Field(min_length=1)
     labels: list[_LabelItem] = Field(min_length=1, max_length=100_000)
+
+
+def _to_json(evaluation: Evaluation) -> dict[str, Any]:
+    from bot.drift.history import (
+        evaluation_to_json,  # lazy: numpy and the engine load with the first model
+    )
+
+    return evaluation_to_json(evaluation)
 
 
 class DriftApi:
@@ -109,7 +117,7 @@ class DriftApi:
                     "model": monitor.key,
                     "rows_ingested": monitor.rows_ingested,
                     "reference_ready": monitor.reference is not None,
-                    "latest": evaluation_to_json(latest) if latest else None,
+                    "latest": _to_json(latest) if latest else None,
                 }
             )
         return web.json_response({"models": models})
@@ -138,4 +146,4 @@ class DriftApi:
         if not self._service.started:
             return error_response(503, "drift engine not started")
         evaluation = await self._service.evaluate_now(monitor)
-        return web.json_response(evaluation_to_json(evaluation))
+        return web.json_response(_to_json(evaluation))

@@ -12,10 +12,12 @@ changes.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from bot.drift.evaluation import Evaluation
+if TYPE_CHECKING:
+    from bot.drift.evaluation import Evaluation
 
 PREFIX = "triage_bot_drift_"
 MODEL = ["namespace", "model"]

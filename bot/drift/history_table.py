@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from bot.drift.evaluation import Evaluation
-from bot.drift.history import evaluation_from_json, evaluation_to_json, json_safe
 from bot.group_commit import Statement
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.drift.evaluation import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ class HistoryTable:
 
     def statements(self, namespace: str, model: str, evaluation: Evaluation) -> list[Statement]:
         """The insert of one evaluation and the pruning of the model's older rows."""
+        from bot.drift.history import (  # lazy: numpy and the engine load with the first model
+            evaluation_to_json,
+            json_safe,
+        )
+
         inputs, predictions, quality = evaluation.inputs, evaluation.predictions, evaluation.quality
         insert: Statement = (
             _INSERT,
@@ -123,6 +129,10 @@ class HistoryTable:
 
     async def load(self, namespace: str, model: str) -> list[Evaluation]:
         """The model's stored evaluations, oldest first; unreadable rows are skipped."""
+        from bot.drift.history import (
+            evaluation_from_json,  # lazy: numpy and the engine load with the first model
+        )
+
         evaluations: list[Evaluation] = []
         for document in reversed(await self.recent(namespace, model)):
             try:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.drift.evaluation import Evaluation
-from bot.drift.monitor import ModelMonitor
 from bot.triage.collector import CollectorError, TriageContext
 from bot.triage.evidence import DriftEvidence, FeatureDrift, Target
 
-Lookup = Callable[[Target], ModelMonitor | None]
+if TYPE_CHECKING:
+    from bot.drift.evaluation import Evaluation
+    from bot.drift.monitor import ModelMonitor
+
+# A string: the monitor module (numpy, the engine) loads only once a model is configured.
+Lookup = Callable[[Target], "ModelMonitor | None"]
 
 
 def drifted_since(history: Sequence[Evaluation], name: str) -> datetime | None:

@@ -19,26 +19,26 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from bot.config import Settings
-from bot.drift import persist
 from bot.drift.endpoints import DriftApi
-from bot.drift.evaluation import Evaluation
 from bot.drift.gauges import DriftMetrics
 from bot.drift.history_table import HistoryTable
 from bot.drift.ingest.cloudevents import IngestError, parse_event
-from bot.drift.ingest.reference_file import load_reference
 from bot.drift.live_evidence import DriftCollector
-from bot.drift.monitor import ModelMonitor
-from bot.drift.stats.compute import Compute
 from bot.http_errors import error_response
 from bot.store import Store
 from bot.triage.collector import Collector
 from bot.triage.evidence import Target
+
+if TYPE_CHECKING:
+    from bot.drift.evaluation import Evaluation
+    from bot.drift.monitor import ModelMonitor
+    from bot.drift.stats.compute import Compute
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,24 @@ class DriftService:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._started = False
-        # The statistics' threads and scratch arrays, shared by every model's evaluations;
-        # made again at each start, as `close` stops them.
-        self._compute = Compute(settings.drift.workers)
+        # The statistics' threads and scratch arrays, shared by every model's evaluations:
+        # made at start when there are models, stopped at close.
+        self._compute: Compute | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Load references and stored state, then evaluate every interval."""
         await self.history.ensure()
-        self._compute = Compute(self._settings.workers)
+        if self._settings.models:
+            # Here, not at the top: numpy and the engine cost a service without models
+            # a tenth of a second of start and tens of megabytes.
+            from bot.drift import persist
+            from bot.drift.ingest.reference_file import load_reference
+            from bot.drift.monitor import ModelMonitor
+            from bot.drift.stats.compute import Compute
+
+            self._compute = Compute(self._settings.workers)
         for config in self._settings.models:
             reference = None
             if config.reference is not None:
@@ -105,7 +113,9 @@ class DriftService:
             async with self._lock:
                 await self._persist()
         self._started = False
-        self._compute.close()
+        if self._compute is not None:
+            self._compute.close()
+            self._compute = None
 
     async def _loop(self) -> None:
         while True:
@@ -133,6 +143,11 @@ class DriftService:
             return await self._evaluate(monitor)
 
     async def _evaluate(self, monitor: ModelMonitor) -> Evaluation:
+        from bot.drift.monitor import (
+            ModelMonitor,  # lazy: numpy and the engine load with the first model
+        )
+
+        assert self._compute is not None  # made at start, as the monitors are
         snapshot = monitor.snapshot(time.time())
         evaluation = await asyncio.to_thread(
             ModelMonitor.evaluate, snapshot, monitor.options(), self._compute
@@ -147,6 +162,8 @@ class DriftService:
         return evaluation
 
     async def _persist(self) -> None:
+        from bot.drift import persist  # lazy: numpy and the engine load with the first model
+
         now = time.time()
         for monitor in self.monitors.values():
             arrays = monitor.arrays(now)

@@ -2,20 +2,20 @@
 
 Called by the Slack notifier, which uploads the bytes. Drawn with matplotlib's Agg canvas on
 a `Figure` of its own (never pyplot), so it is headless and holds no global state between
-calls or threads.
+calls or threads. matplotlib is imported on the first chart, not at start (it costs
+about half a second and tens of megabytes that a service without charts never needs).
 """
 
 from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from typing import TYPE_CHECKING
 
 from bot.triage.evidence import MetricsEvidence, Series
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 _MAX_LEGEND = 6
 
@@ -43,6 +43,10 @@ def _clock(days: float, _position: object = None) -> str:
 
 def render_chart(evidence: MetricsEvidence, title: str) -> bytes:
     """PNG bytes: each series over the window, the threshold, and a line at the alert start."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     with_resources = any(r.memory_limit_bytes or r.cpu_limit_cores for r in evidence.resources)
     figure = Figure(figsize=(8, 4.5 if not with_resources else 6.5), dpi=100)
     FigureCanvasAgg(figure)

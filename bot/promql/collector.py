@@ -126,13 +126,14 @@ class PrometheusCollector:
         step = max(1.0, round(span / _POINTS))
         expression = split_threshold(raw) if raw else None
 
-        found, used = await asyncio.gather(
+        found, used, traffic = await asyncio.gather(
             self._attempt(self._client.query_range(expression.query, start, end, step))
             if expression is not None
             else _nothing(),
             self._attempt(self._resources(matchers, end, span, step))
             if matchers is not None
             else _nothing(),
+            self._attempt(self._traffic(context)),
         )
         asked = [r for r in (found, used) if r is not None]
         failures = [r for r in asked if isinstance(r, PrometheusError)]
@@ -154,7 +155,25 @@ class PrometheusCollector:
             comparison=expression.comparison if expression else "",
             alert_start=context.alert_start,
             notes=tuple(notes),
+            traffic=traffic[0] if isinstance(traffic, tuple) else None,
+            traffic_day_before=traffic[1] if isinstance(traffic, tuple) else None,
         )
+
+    async def _traffic(self, context: TriageContext) -> tuple[float | None, float | None] | None:
+        """The model's request rate at the alert and a day earlier (`request_count`)."""
+        target = context.target
+        isvc, ns = target.inference_service, target.namespace
+        if not (isvc and ns and _K8S_NAME.match(isvc) and _K8S_NAME.match(ns)):
+            return None
+        selector = f'{{namespace="{ns}", inferenceservice="{isvc}"}}'
+        now, before = await asyncio.gather(
+            self._client.query(f"sum(rate(request_count{selector}[15m]))", context.alert_start),
+            self._client.query(
+                f"sum(rate(request_count{selector}[15m] offset 1d))", context.alert_start
+            ),
+        )
+        first, second = _scalar(now), _scalar(before)
+        return None if first is None and second is None else (first, second)
 
     @staticmethod
     async def _attempt(work: Awaitable[T]) -> T | PrometheusError:
@@ -194,6 +213,10 @@ class PrometheusCollector:
             self._client.query(throttled, at),
         )
         return merge_resources(mem, cores, limit, throttling)
+
+
+def _scalar(series: Sequence[Series]) -> float | None:
+    return _last(series[0]) if series else None
 
 
 async def _nothing() -> None:

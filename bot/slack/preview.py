@@ -3,12 +3,15 @@
 For documentation and review, not for Slack: `python -m bot.slack.preview REPORT.json
 OUT.png` reads a triage report (what `triage-bot triage --json` prints), renders it with
 `slack.render` and draws the blocks roughly as Slack shows them (header, text, context in
-grey, buttons, the colored bar of the attachment). Also writes OUT.json, the Block Kit
-to paste into Slack's Block Kit Builder.
+grey, buttons, the colored bar of the attachment). It writes two files: OUT.png and the
+Block Kit beside it (OUT.json, or `--blocks PATH`) to paste into Slack's Block Kit
+Builder; it refuses to write over its input. Bad input ends with one line and status 2.
+matplotlib is imported only when a picture is drawn.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
@@ -16,13 +19,15 @@ import sys
 import textwrap
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from pydantic import ValidationError
 
 from bot.slack.render import render_message
 from bot.triage.report import TriageReport
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_CHARS = 96
 LINE = 0.22  # inches per line
@@ -127,6 +132,9 @@ def preview_png(message: dict[str, Any]) -> bytes:
             if i:
                 rows.append(("text", "", color))
             rows += [(s, t, color) for s, t in _lines(block)]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     height = 0.6 + LINE * sum(1.5 if s in ("header", "buttons") else 1.0 for s, _, _ in rows)
     figure = Figure(figsize=(10, height), dpi=100, facecolor="white")
     FigureCanvasAgg(figure)
@@ -139,16 +147,73 @@ def preview_png(message: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.slack.preview",
+        description="Draw a triage report's Slack message as a PNG and write its Block Kit.",
+        epilog="Writes OUT (PNG) and the Block Kit JSON (OUT with .json, or --blocks);"
+        " never over REPORT.",
+    )
+    parser.add_argument("report", type=Path, help="a triage report: triage-bot triage --json")
+    parser.add_argument("out", type=Path, help="the PNG to write")
+    parser.add_argument("--blocks", type=Path, help="where the Block Kit JSON goes")
+    return parser
+
+
+def _read_report(path: Path) -> TriageReport | str:
+    """The report, or one line saying why not."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"{path} is not JSON: {exc}"
+    if isinstance(data, dict) and "groupKey" in data and "verdict" not in data:
+        return (
+            f"{path} is an Alertmanager webhook, not a triage report: make one with"
+            f" `triage-bot triage {path} --json > report.json`"
+        )
+    if not isinstance(data, dict):
+        return f"{path} is not a triage report (expected a JSON object)"
+    try:
+        return TriageReport.from_dict(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        count = exc.error_count()
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        return f"{path} is not a triage report: {where}: {first['msg']}{more}"
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"{path} is not a triage report: {type(exc).__name__}: {exc}"
+
+
 def main(argv: list[str]) -> int:
-    """`REPORT.json OUT.png`: write the preview and the Block Kit JSON beside it."""
-    if len(argv) != 2:
-        sys.stderr.write("usage: python -m bot.slack.preview REPORT.json OUT.png\n")
+    """`REPORT.json OUT.png [--blocks PATH]`: write the preview and the Block Kit JSON."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return int(exc.code or 0)
+    blocks: Path = args.blocks or args.out.with_suffix(".json")
+    source = args.report.resolve()
+    for what, target in (("the PNG", args.out), ("the Block Kit", blocks)):
+        if target.resolve() == source:
+            sys.stderr.write(
+                f"preview: {what} would overwrite the input report {args.report}:"
+                " choose another OUT name or pass --blocks PATH\n"
+            )
+            return 2
+    report = _read_report(args.report)
+    if isinstance(report, str):
+        sys.stderr.write(f"preview: {' '.join(report.split())}\n")
         return 2
-    report = TriageReport.from_dict(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     message = render_message(report, mentions=("<!subteam^S0ONCALL>",))
-    out = Path(argv[1])
-    out.write_bytes(preview_png(message))
-    out.with_suffix(".json").write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n")
+    try:
+        args.out.write_bytes(preview_png(message))
+        blocks.write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        sys.stderr.write(f"preview: cannot write {exc.filename}: {exc.strerror or exc}\n")
+        return 1
+    sys.stdout.write(f"wrote {args.out} and {blocks}\n")
     return 0
 
 

@@ -415,14 +415,24 @@ class MetricsEvidence(Evidence):
     comparison: str = ""
     alert_start: datetime | None = None
     notes: tuple[str, ...] = ()
+    # Requests per second over 15 minutes at the alert, and at the same time a day earlier.
+    traffic: float | None = None
+    traffic_day_before: float | None = None
 
     def lines(self) -> tuple[str, ...]:
         """Peak of the alert's expression against its threshold, then resource pressure."""
         out: list[str] = []
         values = [v for s in self.series for _, v in s.points if v == v]  # NaN != NaN
         if values:
-            bound = f" (threshold {self.comparison} {self.threshold:g})" if self.comparison else ""
+            shown = self.comparison and self.threshold is not None
+            bound = f" (threshold {self.comparison} {self.threshold:g})" if shown else ""
             out.append(f"`{self.expression}` peaked at {max(values):.4g}{bound}")
+        if self.traffic is not None and self.traffic_day_before:
+            change = self.traffic / self.traffic_day_before - 1
+            out.append(
+                f"traffic {self.traffic:.3g} req/s at the alert, {self.traffic_day_before:.3g} "
+                f"req/s a day earlier ({change:+.0%})"
+            )
         for r in self.resources:
             if r.memory_bytes is not None and r.memory_limit_bytes:
                 share = r.memory_bytes / r.memory_limit_bytes

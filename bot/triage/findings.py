@@ -1,10 +1,10 @@
 """Findings: what the evidence says went wrong, where, when and how strongly (pure).
 
-Detectors (`triage.detect_workload`, `triage.detect_signals`) turn typed evidence into
-findings; `triage.verdict` weighs them by time and scope. A finding names its mechanism
-(`cause`), the category it points to on its own (`category`: a rollout can still claim a
-failure confined to a new revision), where it happened (pod, container, revision), when it
-began and whether it is still going on, and what to do about it.
+Detectors (`triage.detect_pods`, `detect_events`, `detect_kserve`, `detect_signals`)
+turn typed evidence into findings; `triage.verdict` weighs them by time and scope. A
+finding names its mechanism (`cause`), the category it points to on its own (`category`:
+a rollout can still claim a failure confined to a new revision), where it happened (pod,
+container, node, revision), when it began and whether it is still going on, and what to do.
 """
 
 from __future__ import annotations

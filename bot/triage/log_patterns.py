@@ -1,6 +1,6 @@
 """The log-pattern catalogue: a log line in, the mechanism it names out (data, pure).
 
-Read by `triage.detect_signals` for log excerpts and by `triage.detect_workload` for
+Read by `triage.detect_signals` for log excerpts and by `triage.detect_common` for
 termination and condition messages (Knative fills a termination message with the log
 tail). Each pattern maps a regular expression to a cause, the category it points to when
 nothing rolled out, a summary and an action; named groups (`endpoint`, `host`, `port`,

@@ -17,6 +17,7 @@ from bot.triage.findings import duration
 
 ROLLOUT_WINDOW = timedelta(minutes=60)  # a change this long before the alert is "recent"
 ROLLOUT_GRACE = timedelta(minutes=5)  # alert start is approximate (the `for:` clause)
+CANARY_WINDOW = timedelta(days=1)  # a canary still splitting traffic is a rollout this long
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,25 @@ def pending_spec(isvc: InferenceServiceEvidence) -> str:
     return ""
 
 
+def _canary(isvc: InferenceServiceEvidence, start: datetime) -> Change | None:
+    """A canary still taking part of the traffic is a rollout in progress, however old."""
+    split = [t for t in isvc.traffic if t.latest and 0 < t.percent < 100]
+    if not split:
+        return None
+    revision = next((r for r in isvc.revisions if r.name == split[0].revision), None)
+    if revision is None or revision.created_at is None:
+        return None
+    if not start - CANARY_WINDOW <= revision.created_at <= start + ROLLOUT_GRACE:
+        return None
+    at = revision.created_at
+    older = [r for r in isvc.revisions if r.created_at and r.created_at < at]
+    changed = _differences(older[-1], revision) if older else ()
+    line = _when(
+        f"canary revision {revision.name} ({split[0].percent}% of traffic) rolled out", at, start
+    )
+    return Change(revision.name, at, line, isvc, changed)
+
+
 def recent_change(isvc: InferenceServiceEvidence | None, start: datetime) -> Change | None:
     """The newest revision (else spec change) within `ROLLOUT_WINDOW` before the alert."""
     if isvc is None:
@@ -81,6 +101,9 @@ def recent_change(isvc: InferenceServiceEvidence | None, start: datetime) -> Cha
         changed = _differences(older[-1], newest) if older else ()
         line = _when(f"revision {newest.name} rolled out", at, start)
         return Change(newest.name, at, line, isvc, changed)
+    canary = _canary(isvc, start)
+    if canary is not None:
+        return canary
     changed_at = isvc.spec_changed_at
     pending = pending_spec(isvc)
     if pending:

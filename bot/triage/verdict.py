@@ -1,8 +1,9 @@
 """The verdict: findings weighed by time and scope into one decision (pure).
 
 Called by the pipeline after the collectors, through the `Decide` a `Diagnosis` provides.
-Detectors (`detect_workload`, `detect_signals`) turn evidence into findings; this module
-weighs them:
+Detectors (`detect_pods`, `detect_events`, `detect_kserve`, `detect_logs`,
+`detect_signals`, `detect_data`) turn evidence into findings; this module weighs them
+(`advice` then words the winner):
 
 - **Time.** A failure that ended long before the alert, on a workload healthy since,
   weighs little and is said so (`findings.weight`).
@@ -23,22 +24,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.alerts.models import Notification
-from bot.triage.detect_signals import (
-    alert_findings,
-    autoscaler_findings,
-    drift_findings,
-    is_load_alert,
-    log_findings,
-    metric_findings,
-)
-from bot.triage.detect_workload import (
-    RevisionOf,
-    event_findings,
-    failing_revisions,
-    isvc_findings,
-    node_findings,
-    pod_findings,
-)
+from bot.triage.advice import Candidate, considered, finding_verdict, rollout_verdict, unknown
+from bot.triage.detect_data import alert_findings, drift_findings, is_load_alert
+from bot.triage.detect_events import event_findings
+from bot.triage.detect_kserve import isvc_findings
+from bot.triage.detect_logs import log_findings
+from bot.triage.detect_pods import RevisionOf, node_findings, pod_findings
+from bot.triage.detect_signals import autoscaler_findings, metric_findings
 from bot.triage.evidence import (
     AutoscalerEvidence,
     DriftEvidence,
@@ -52,10 +44,10 @@ from bot.triage.evidence import (
     Target,
     Verdict,
 )
-from bot.triage.findings import Finding, duration, weight
+from bot.triage.findings import Finding, weight
 from bot.triage.log_patterns import CATALOGUE, LogPattern
-from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change, rollback_how, rollback_target
-from bot.triage.verdict_text import finding_lines, health, unknown_reasons
+from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change
+from bot.triage.verdict_text import health, unknown_reasons
 
 E = TypeVar("E", bound=Evidence)
 
@@ -111,17 +103,9 @@ def detect(
     ]
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    category: str
-    score: float
-    top: Finding | None
-    support: tuple[Finding, ...] = ()
-
-
 def _rollout(
     change: Change | None, findings: Sequence[Finding], weights: dict[int, float]
-) -> tuple[_Candidate | None, set[int]]:
+) -> tuple[Candidate | None, set[int]]:
     """The rollout's case, and the findings it claims (confined to the new revision)."""
     if change is None:
         return None, set()
@@ -144,22 +128,22 @@ def _rollout(
     }
     confined = [f for f in scoped if f.cause not in elsewhere]
     if not confined:
-        return _Candidate("rollout", 0.45, None), set()
+        return Candidate("rollout", 0.45, None), set()
     top = max(confined, key=lambda f: weights[id(f)])
     score = min(0.95, 0.55 + 0.45 * weights[id(top)])
-    return _Candidate("rollout", score, top, tuple(confined)), {id(f) for f in confined}
+    return Candidate("rollout", score, top, tuple(confined)), {id(f) for f in confined}
 
 
-def _best(category: str, found: Sequence[Finding], weights: dict[int, float]) -> _Candidate | None:
+def _best(category: str, found: Sequence[Finding], weights: dict[int, float]) -> Candidate | None:
     if not found:
         return None
     ranked = sorted(found, key=lambda f: -weights[id(f)])
-    return _Candidate(category, weights[id(ranked[0])], ranked[0], tuple(ranked))
+    return Candidate(category, weights[id(ranked[0])], ranked[0], tuple(ranked))
 
 
 def _candidates(
     findings: Sequence[Finding], change: Change | None, start: datetime
-) -> list[_Candidate]:
+) -> list[Candidate]:
     weights = {id(f): weight(f, start) for f in findings}
     rollout, claimed = _rollout(change, findings, weights)
     free = [f for f in findings if id(f) not in claimed and weights[id(f)] > 0]
@@ -168,125 +152,11 @@ def _candidates(
     concept = _best("concept-drift", [f for f in free if f.category == "concept-drift"], weights)
     broken = infra is not None and infra.score >= 0.6
     if data is not None and broken and data.top and data.top.cause == "feature-drift":
-        data = _Candidate(data.category, data.score - 0.25, data.top, data.support)
+        data = Candidate(data.category, data.score - 0.25, data.top, data.support)
     if concept is not None and (broken or (data is not None and data.score >= 0.5)):
-        concept = _Candidate(concept.category, concept.score - 0.2, concept.top, concept.support)
+        concept = Candidate(concept.category, concept.score - 0.2, concept.top, concept.support)
     found = [c for c in (rollout, infra, data, concept) if c is not None]
     return sorted(found, key=lambda c: (-round(c.score, 3), _ORDER.index(c.category)))
-
-
-def _considered(loser: _Candidate | None, start: datetime) -> tuple[str, ...]:
-    """One line on the strongest explanation of another category, and why it lost."""
-    if loser is None or loser.top is None:
-        return ()
-    f = loser.top
-    why = f"{loser.category} ({f.cause}): {f.line}"
-    if f.recovered and f.ended is not None:
-        why += f"; it ended {duration(start - f.ended)} before the alert and was healthy since"
-    else:
-        why += f"; weaker ({loser.score:.2f})"
-    return (f"also considered {why}",)
-
-
-def _rollout_verdict(
-    cand: _Candidate,
-    change: Change,
-    findings: Sequence[Finding],
-    evidence: Sequence[Evidence],
-    start: datetime,
-) -> Verdict:
-    isvc = change.isvc
-    failing = failing_revisions(findings) | {change.revision}
-    target, why_not = rollback_target(isvc, change.revision, failing)
-    if change.pending:  # KServe kept the old revision serving: there is nothing to go back to
-        target, why_not = "", "KServe did not roll it out: revert the spec change"
-    lines = [change.line]
-    if change.changed:
-        lines.append("changed: " + "; ".join(change.changed))
-    lines += finding_lines(cand.support, start, limit=4)
-    lines.append(health(evidence)[1])
-    split = [t for t in isvc.traffic if t.percent and t.percent < 100]
-    if split:
-        lines.append("traffic split: " + ", ".join(f"{t.revision} {t.percent}%" for t in split))
-    details = {
-        "inference_service": isvc.name,
-        "namespace": isvc.namespace,
-        "deployment_mode": isvc.deployment_mode,
-        "bad_revision": change.revision,
-    }
-    top = cand.top
-    cause = top.cause if top is not None else "code"
-    if cause in ("input-schema", "feature-drift"):
-        cause = "code"  # the new code reads the inputs differently: the data did not move
-    what = f" ({top.summary[0].lower()}{top.summary[1:]})" if top is not None else ""
-    summary = f"Bad rollout: {change.revision or isvc.name}{what}"
-    if top is not None:
-        details = {**top.details, **details}
-    follow_up = ""
-    if top is not None:
-        data = top.category in ("data-drift", "concept-drift")
-        fix = "it reads inputs differently from what callers send." if data else top.action
-        follow_up = f" Then fix {change.revision or 'the new revision'}: {fix}"
-    if target:
-        details["rollback_to"] = target
-        action = f"Roll back to {target}: {rollback_how(isvc)}.{follow_up}"
-        kind = "rollback"
-    else:
-        lines.append(why_not)
-        action = f"Revert the last change to {isvc.name} ({why_not}).{follow_up}"
-        kind = "investigate"
-    return Verdict(
-        category="rollout",
-        confidence=round(cand.score, 2),
-        summary=summary,
-        reasons=tuple(lines),
-        action=action,
-        action_kind=kind,
-        details=details,
-        cause=cause,
-    )
-
-
-def _finding_verdict(
-    cand: _Candidate, evidence: Sequence[Evidence], change: Change | None, start: datetime
-) -> Verdict:
-    top = cand.top
-    assert top is not None  # a non-rollout candidate always has its finding
-    lines = finding_lines(cand.support, start)
-    healthy, health_line = health(evidence)
-    if healthy is not None:
-        lines.append(health_line)
-    if change is not None:
-        lines.append(f"{change.line}, but the failure is not confined to it")
-    details = dict(top.details)
-    if top.pod:
-        details.setdefault("pod", top.pod)
-    if top.container:
-        details.setdefault("container", top.container)
-    return Verdict(
-        category=cand.category,
-        confidence=round(cand.score, 2),
-        summary=top.summary,
-        reasons=tuple(lines),
-        action=top.action,
-        action_kind=top.action_kind,
-        details=details,
-        cause=top.cause,
-    )
-
-
-def unknown(target: Target, reasons: Sequence[str] = ()) -> Verdict:
-    """The honest answer when nothing reaches a verdict: what was seen and what was not."""
-    what = f" for {target.describe()}" if target.names_workload or target.model else ""
-    return Verdict(
-        category="unknown",
-        confidence=0.0,
-        summary=f"No clear cause found{what}",
-        reasons=tuple(reasons) or ("the alert labels name no workload to inspect",),
-        action="Investigate by hand: open the alert's graph and the model's logs.",
-        action_kind="investigate",
-        cause="unknown",
-    )
 
 
 def decide(
@@ -308,15 +178,15 @@ def decide(
     winner = ranked[0]
     loser = next((c for c in ranked[1:] if c.top is not None), None)
     if winner.category == "rollout" and change is not None:
-        verdict = _rollout_verdict(winner, change, findings, evidence, start)
+        verdict = rollout_verdict(winner, change, findings, evidence, start)
     elif winner.top is None:
         return unknown(
             target,
             unknown_reasons(evidence, findings, start, target.names_workload, ROLLOUT_WINDOW),
         )
     else:
-        verdict = _finding_verdict(winner, evidence, change, start)
-    return replace(verdict, considered=_considered(loser, start))
+        verdict = finding_verdict(winner, evidence, change, start)
+    return replace(verdict, considered=considered(loser, start))
 
 
 @dataclass(frozen=True)

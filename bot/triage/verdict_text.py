@@ -116,6 +116,9 @@ def unknown_reasons(
         if drift.accuracy is not None and drift.accuracy_baseline is not None:
             accuracy = f"; accuracy {drift.accuracy:.3g}, baseline {drift.accuracy_baseline:.3g}"
         out.append(f"no drifted features among {len(drift.features)}{accuracy}")
+    metrics = next((e for e in evidence if isinstance(e, MetricsEvidence)), None)
+    if metrics is not None:
+        out += [line for line in metrics.lines() if line.startswith("traffic ")]
     if weak:
         out.append("seen, too weak to decide on:")
         out += [f"  {line}" for line in finding_lines(weak, start, limit=3)]

@@ -120,7 +120,7 @@ class TriageWorker:
                 # notifications still get their triage now.
                 log.exception("triage failed", extra={"group_key": item.group_key, "id": item.id})
             finally:
-                self._queue.done()
+                self._queue.done(item)
                 self._metrics.queue_depth.set(self._queue.depth)
 
     async def _notification(self, item: QueuedNotification) -> Notification | None:

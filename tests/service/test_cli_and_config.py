@@ -19,7 +19,9 @@ def test_check_config_accepts_a_valid_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "bot.yaml"
-    config.write_text("queue_size: 10\ncollectors:\n  budget_seconds: 4\napi:\n  public: true\n")
+    config.write_text(
+        "queue_memory_mib: 10\ncollectors:\n  budget_seconds: 4\napi:\n  public: true\n"
+    )
     assert main(["check-config", "--config", str(config)]) == 0
     assert "configuration OK" in capsys.readouterr().out
 
@@ -27,12 +29,12 @@ def test_check_config_accepts_a_valid_file(
 @pytest.mark.parametrize(
     ("text", "named"),
     [
-        ("queue_size: lots\n", "queue_size"),
+        ("queue_memory_mib: lots\n", "queue_memory_mib"),
         ("collectors:\n  budget_seconds: -1\n", "collectors.budget_seconds"),
         ("no_such_key: 1\n", "no_such_key"),
         ("prometheus_url: prometheus:9090\n", "prometheus_url"),
         ("- a\n- b\n", "mapping"),
-        ("queue_size: [\n", "not valid YAML"),
+        ("queue_memory_mib: [\n", "not valid YAML"),
     ],
 )
 def test_check_config_names_the_bad_key(
@@ -51,20 +53,22 @@ def test_missing_config_file_is_reported(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "bot.yaml"
-    config.write_text("queue_size: 10\nslack_allowed_users: [U1]\n")
-    monkeypatch.setenv("TRIAGE_BOT_QUEUE_SIZE", "20")
+    config.write_text("queue_memory_mib: 10\nslack_allowed_users: [U1]\n")
+    monkeypatch.setenv("TRIAGE_BOT_QUEUE_MEMORY_MIB", "20")
     monkeypatch.setenv("TRIAGE_BOT_SLACK_ALLOWED_USERS", "U7, U8")
     (tmp_path / "a.yaml").write_text("")
     monkeypatch.setenv("KUBECONFIG", f"{tmp_path}/a.yaml:{tmp_path}/b.yaml")
     settings = load_settings(config)
-    assert settings.queue_size == 20
+    assert settings.queue_memory_mib == 20
     assert settings.slack_allowed_users == ["U7", "U8"]
     assert settings.kubeconfig == tmp_path / "a.yaml"
 
 
 def test_invalid_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIAGE_BOT_MAX_BODY_BYTES", "0")
-    with pytest.raises(ConfigError, match="max_body_bytes"):
+    with pytest.raises(
+        ConfigError, match="TRIAGE_BOT_MAX_BODY_BYTES: Input should be greater than 0$"
+    ):
         load_settings()
 
 

@@ -178,14 +178,18 @@ async def test_wrong_shape_is_422_naming_the_field(service: AppFactory) -> None:
 
 async def test_full_queue_is_503_with_retry_after_and_nothing_lost(service: AppFactory) -> None:
     gate = _Gate()
-    client, console = await service(collectors=(gate,), queue_size=2, triage_workers=1)
+    # Room for two notifications by id alone (279 bytes each with these group keys): their
+    # bodies do not fit, so the worker reads them back from the store.
+    budget = 600 / (1024 * 1024)
+    client, console = await service(collectors=(gate,), queue_memory_mib=budget, triage_workers=1)
     # The worker takes the first at once and blocks in the gate (it still counts: not yet
-    # triaged); the second fills the last place and the third overflows.
+    # triaged); the second fills the last room and the third overflows.
     assert (await client.post("/alertmanager", json=_group_of(1, "a"), headers=AUTH)).status == 200
     await gate.entered.wait()
     assert (await client.post("/alertmanager", json=_group_of(1, "b"), headers=AUTH)).status == 200
     full = await client.post("/alertmanager", json=_group_of(1, "c"), headers=AUTH)
     assert full.status == 503
+    assert "queue_memory_mib" in (await full.json())["error"]
     assert full.headers["Retry-After"].isdigit()
     gate.release.set()
     await console.wait_for("[FIRING]", count=2)

@@ -12,10 +12,12 @@ from bot.triage.evidence import (
     InferenceServiceEvidence,
     LogExcerpt,
     LogsEvidence,
+    MetricsEvidence,
     ModelStatus,
     PodsEvidence,
     PodState,
     Revision,
+    TrafficTarget,
 )
 from bot.triage.verdict import decide
 from tests.triage.test_verdict import START, TARGET, notification
@@ -172,3 +174,28 @@ def test_unknown_says_what_was_and_was_not_gathered() -> None:
     assert verdict.reasons[0].startswith("nothing was gathered")
     verdict = decide(TARGET, [PodsEvidence((pod(R1, 0),))], notification())
     assert any(r.startswith("gathered: pods; not gathered:") for r in verdict.reasons)
+
+
+def test_a_traffic_drop_on_a_healthy_model_is_said_in_the_unknown() -> None:
+    evidence: list[Evidence] = [
+        PodsEvidence((pod(R1, 0),)),
+        MetricsEvidence(traffic=0.5, traffic_day_before=40.0),
+    ]
+    verdict = decide(TARGET, evidence, alert("ModelThroughputDrop", model="wine"))
+    assert verdict.category == "unknown"
+    assert "traffic 0.5 req/s at the alert, 40 req/s a day earlier (-99%)" in verdict.reasons
+
+
+def test_a_canary_still_splitting_traffic_is_a_rollout_in_progress() -> None:
+    traffic = (TrafficTarget(R1, 90), TrafficTarget(R2, 10, latest=True))
+    evidence: list[Evidence] = [
+        service(revision(R1, 9000), revision(R2, 180), previous=R1, traffic=traffic),
+        PodsEvidence((pod(R1, 0), pod(R2, 1, CRASHING, ready=False))),
+    ]
+    verdict = decide(TARGET, evidence, notification())
+    assert (verdict.category, verdict.details["rollback_to"]) == ("rollout", R1)
+    assert any("canary revision" in r and "10% of traffic" in r for r in verdict.reasons)
+    # A healthy canary beside a failure everywhere else is not to blame.
+    evidence[1] = PodsEvidence((pod(R1, 0, CRASHING, ready=False), pod(R2, 1)))
+    verdict = decide(TARGET, evidence, notification())
+    assert verdict.category == "infrastructure" and "rollback_to" not in verdict.details

@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -84,6 +83,8 @@ class CategoricalResult:
 
 def compare_categories(reference: npt.ArrayLike, window: npt.ArrayLike) -> CategoricalResult:
     """Chi-square test (no continuity correction) that both samples share proportions."""
+    from scipy import stats  # lazy: scipy costs ~1 s to import
+
     ref_values, ref_counts = np.unique(np.asarray(reference, dtype=str), return_counts=True)
     win_values, win_counts = np.unique(np.asarray(window, dtype=str), return_counts=True)
     categories = np.union1d(ref_values, win_values)

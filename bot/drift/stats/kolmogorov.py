@@ -22,7 +22,6 @@ from functools import partial
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 from bot.drift.stats.compute import Compute
 
@@ -38,6 +37,8 @@ _MIN_LOG = -708.0
 
 def smirnov_sf(n: int, d: FloatArray) -> FloatArray:
     """P(D+_n >= d) for each d, exact (Birnbaum-Tingey), for 1/n < d < 1."""
+    from scipy import special  # lazy: scipy costs ~1 s to import
+
     d = np.asarray(d, dtype=np.float64)
     out = np.zeros_like(d)
     if d.size == 0:
@@ -112,6 +113,8 @@ def kstwo_sf(d: FloatArray, n: int, compute: Compute | None = None) -> FloatArra
     The tail sums (~60 µs a statistic at n = 8,000, all in `log`/`exp`, which release
     the GIL) are shared among `compute`'s threads (none given: this thread).
     """
+    from scipy import stats  # lazy: scipy costs ~1 s to import
+
     workers = compute.workers if compute is not None else 1
     d = np.asarray(d, dtype=np.float64)
     out = np.empty_like(d)

@@ -32,7 +32,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from bot.drift.stats.cells import CellGrid, cell_count
 from bot.drift.stats.compute import Compute, given_or_own
@@ -241,6 +240,8 @@ def exact_result(n1: int, n2: int, h: int) -> tuple[float, float]:
     of the second below the split with i/n1 - j/n2 = D. When scipy's exact routine cannot
     finish it falls back to the asymptotic p with a warning, and so do we.
     """
+    from scipy import stats  # lazy: scipy costs ~1 s to import
+
     g = math.gcd(n1, n2)
     a, b = n2 // g, n1 // g
     i = j = 0
@@ -279,6 +280,8 @@ def critical_d(n1: int, n2: int, level: float) -> float:
     Computed once per (n1, n2, level); p < level exactly when D exceeds it, except within
     `CRITICAL_SLACK` of it, where `asymp_pvalue_exact` settles the case.
     """
+    from scipy import stats  # lazy: scipy costs ~1 s to import
+
     with np.errstate(all="ignore"):
         return float(stats.kstwo.isf(level, effective_n(n1, n2)))
 
@@ -288,5 +291,7 @@ CRITICAL_SLACK = 1e-9
 
 def asymp_pvalue_exact(d: float, n1: int, n2: int) -> float:
     """scipy's own asymptotic p-value for one statistic (slow in the tail; used sparingly)."""
+    from scipy import stats  # lazy: scipy costs ~1 s to import
+
     with np.errstate(all="ignore"):
         return float(np.clip(stats.kstwo.sf(d, effective_n(n1, n2)), 0.0, 1.0))

@@ -1,0 +1,141 @@
+"""Detectors over warning events (pure).
+
+Called by `triage.verdict` through `detect`: each event with a known reason becomes a
+finding on the pod (and node, revision) it is about; one that stopped before the alert
+is marked ended, so the verdict can weigh it as history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.triage.detect_common import (
+    EVICTED,
+    FREE_CAPACITY,
+    NODE_ROOM,
+    OOM,
+    PRESSURE,
+    UNSCHEDULABLE,
+    clip,
+)
+from bot.triage.detect_pods import RevisionOf
+from bot.triage.evidence import EventsEvidence, PodState
+from bot.triage.findings import Finding
+
+
+def event_findings(
+    events: EventsEvidence,
+    revision_of: RevisionOf,
+    start: datetime,
+    pods: dict[str, PodState] | None = None,
+) -> list[Finding]:
+    """Problems the warning events name, placed on the object's revision."""
+    out = []
+    known = pods or {}
+    for ev in events.events:
+        pod = known.get(ev.object_name) if ev.object_kind == "Pod" else None
+        about = f"{ev.object_kind.lower() or 'object'} {ev.object_name}"
+        line = f"{ev.reason} on {about} (x{ev.count}): {clip(ev.message)}"
+        message = ev.message.lower()
+        found: Finding | None = None
+        if ev.reason == "FailedScheduling":
+            found = Finding(
+                "scheduling",
+                "infrastructure",
+                0.85,
+                UNSCHEDULABLE,
+                line,
+                FREE_CAPACITY,
+                "fix-scheduling",
+            )
+        elif ev.reason in ("FailedMount", "FailedAttachVolume"):
+            if pod is not None and pod.claims:
+                line += f" (PVC {', '.join(pod.claims)})"
+            found = Finding(
+                "mount",
+                "infrastructure",
+                0.8,
+                "A volume of the model pods cannot be mounted",
+                line,
+                "Fix the volume, Secret or ConfigMap named in the event.",
+                "fix-config",
+            )
+        elif ev.reason in PRESSURE:
+            found = Finding("eviction", "infrastructure", 0.75, EVICTED, line, NODE_ROOM)
+        elif ev.reason in ("NodeNotReady", "NodeNotSchedulable") or "node is not ready" in message:
+            found = Finding(
+                "node",
+                "infrastructure",
+                0.75,
+                "The model's node is not ready",
+                line,
+                "Check the node's kubelet and conditions; move the pods.",
+            )
+        elif ev.reason == "Unhealthy":
+            probes = "; ".join(c.probes for c in pod.containers if c.probes) if pod else ""
+            if probes:
+                line += f" [{probes}]"
+            found = Finding(
+                "probe",
+                "infrastructure",
+                0.5,
+                "Model pods fail their health probes",
+                line,
+                "Check the probe against the model's startup and response times.",
+            )
+            if "liveness" in message:  # the kubelet restarts what fails it: a kill loop
+                found = Finding(
+                    "probe",
+                    "infrastructure",
+                    0.65,
+                    "The liveness probe kills the model container before it answers",
+                    line,
+                    "Give the model time to load: a startupProbe, or a longer "
+                    "initialDelaySeconds / failureThreshold on the liveness probe.",
+                    "fix-config",
+                )
+        elif ev.reason == "OOMKilling":
+            found = Finding(
+                "oom",
+                "infrastructure",
+                0.85,
+                OOM,
+                line,
+                "Raise the memory limit of the model container.",
+                "raise-memory",
+            )
+        elif ev.reason in ("Failed", "BackOff") and ("pull" in message or "image" in message):
+            found = Finding(
+                "image-pull",
+                "infrastructure",
+                0.85,
+                "The model image cannot be pulled",
+                line,
+                "Fix the image reference (tag, registry, pull secret).",
+                "fix-image",
+            )
+        elif ev.reason == "FailedCreate" and ("quota" in message or "forbidden" in message):
+            found = Finding(
+                "scheduling",
+                "infrastructure",
+                0.8,
+                "Model pods cannot be created",
+                line,
+                "Raise the namespace's quota or lower the pods' requests.",
+                "fix-scheduling",
+            )
+        if found is None:
+            continue
+        revision = revision_of(ev.object_name)
+        if not revision and ev.object_kind in ("Revision", "ReplicaSet"):
+            revision = ev.object_name
+        stale = ev.last_seen is not None and ev.last_seen < start
+        out.append(
+            found.at(
+                node=pod.node if pod is not None else "",
+                pod=ev.object_name if ev.object_kind == "Pod" else "",
+                revision=revision,
+                ended=ev.last_seen if stale else None,
+            )
+        )
+    return out
