@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.field_errors import first_error
 
 log = logging.getLogger("bot")
 
@@ -117,9 +118,7 @@ def _triage(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot read {args.payload}: {exc.strerror or exc}")
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(body)"
-        return _fail(f"{args.payload}: {where}: {first['msg']} (expected a webhook body)")
+        return _fail(f"{args.payload}: {first_error(exc, '(body)')} (expected a webhook body)")
     try:
         report = asyncio.run(triage_offline(settings, notification))
     except ConfigError as exc:
