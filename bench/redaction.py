@@ -27,8 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.cluster.excerpt import extract
-from bot.redaction import redact, redact_value
-from bot.triage.evidence import (
+from bot.model.cluster_evidence import (
     ContainerState,
     EventsEvidence,
     KubeEvent,
@@ -37,6 +36,7 @@ from bot.triage.evidence import (
     PodsEvidence,
     PodState,
 )
+from bot.redaction import redact, redact_value
 
 _OLD_KEY = (
     r"(?:pass(?:word|wd)?|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token"

@@ -25,11 +25,11 @@ from bot.config import MIB, Settings
 from bot.drift.service import DriftService
 from bot.http_errors import error_response
 from bot.metrics import BotMetrics
-from bot.notify.base import Notifier
+from bot.model.collector import Collector
+from bot.model.notifier import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.sources import open_pipeline
 from bot.store import Store
-from bot.triage.collector import Collector
 from bot.triage.queue import TriageQueue
 from bot.triage.worker import TriageWorker
 

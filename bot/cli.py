@@ -97,8 +97,8 @@ def _triage_args(parser: argparse.ArgumentParser) -> None:
 def _triage(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from bot.alerts.models import Notification
     from bot.config_names import setting_name
+    from bot.model.alert import Notification
     from bot.offline import triage_offline
     from bot.preflight import kubeconfig_problem
 

@@ -13,10 +13,10 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from bot.config import DiagnosisSettings, Settings
+from bot.model.collector import Collector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
 from bot.promql.drift import PrometheusDriftCollector
-from bot.triage.collector import Collector
 from bot.triage.log_patterns import CATALOGUE, LogPattern, pattern
 from bot.triage.pipeline import Pipeline
 from bot.triage.target import NameGuard

@@ -18,11 +18,11 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.alerts.dedup import DedupIndex
-from bot.alerts.models import Notification
 from bot.auth import bearer_matches
 from bot.field_errors import field_errors
 from bot.http_errors import error_response
 from bot.metrics import WEBHOOK_OUTCOMES, BotMetrics
+from bot.model.alert import Notification
 from bot.store import Store
 from bot.triage.queue import QueuedNotification, QueueFull, Reservation, TriageQueue
 

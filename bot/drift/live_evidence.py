@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import DriftEvidence, FeatureDrift, Target
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift
+from bot.model.target import Target
 
 if TYPE_CHECKING:
     from bot.drift.evaluation import Evaluation
@@ -79,7 +80,7 @@ def evidence_from_history(
 
 
 class DriftCollector:
-    """Implements `triage.collector.Collector` over the service's monitors."""
+    """Implements `model.collector.Collector` over the service's monitors."""
 
     def __init__(self, lookup: Lookup, timeout: float = 2.0) -> None:
         self._lookup = lookup

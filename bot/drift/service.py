@@ -31,9 +31,9 @@ from bot.drift.history_table import HistoryTable
 from bot.drift.ingest.cloudevents import IngestError, parse_event
 from bot.drift.live_evidence import DriftCollector
 from bot.http_errors import error_response
+from bot.model.collector import Collector
+from bot.model.target import Target
 from bot.store import Store
-from bot.triage.collector import Collector
-from bot.triage.evidence import Target
 
 if TYPE_CHECKING:
     from bot.drift.evaluation import Evaluation

@@ -10,12 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Literal
 
+from bot.model.actions import ACTIONS, ActionName
 from bot.slack.limits import MAX_BUTTON_VALUE
-
-ActionName = Literal["ack", "silence", "rollback", "retrain"]
-ACTIONS: tuple[ActionName, ...] = ("ack", "silence", "rollback", "retrain")
 
 PREFIX = "tb1"
 SEPARATOR = "|"

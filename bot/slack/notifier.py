@@ -20,14 +20,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.notify.base import Change
+from bot.model.change import Change
+from bot.model.report import TriageReport
+from bot.model.signal_evidence import MetricsEvidence
 from bot.slack.buttons import group_id
 from bot.slack.limits import violations
 from bot.slack.outbox import GroupMessage, Op, SlackTables
 from bot.slack.render import render_message
 from bot.slack.routing import choose_channel, mentions_for
-from bot.triage.evidence import MetricsEvidence
-from bot.triage.report import TriageReport
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.group_commit import Statement
+from bot.model.report import TriageReport
 from bot.slack.render import MessageState
 from bot.store import Store, now_text
-from bot.triage.report import TriageReport
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slack_outbox (

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from bot.model.report import TriageReport
 from bot.slack.render import render_message
-from bot.triage.report import TriageReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

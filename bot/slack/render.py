@@ -15,6 +15,10 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from bot.actions.plan import RollbackPlan, plan_from_evidence
+from bot.model.cluster_evidence import InferenceServiceEvidence
+from bot.model.report import TriageReport
+from bot.model.signal_evidence import DriftEvidence
+from bot.model.target import Target
 from bot.slack.buttons import ButtonPayload, group_id
 from bot.slack.limits import (
     MAX_BLOCKS,
@@ -25,8 +29,6 @@ from bot.slack.limits import (
     clip,
 )
 from bot.slack.sections import escape, evidence_blocks, mrkdwn, section
-from bot.triage.evidence import DriftEvidence, InferenceServiceEvidence, Target
-from bot.triage.report import TriageReport
 
 COLORS = {"critical": "#E01E5A", "warning": "#ECB22E", "resolved": "#2EB67D"}
 DEFAULT_COLOR = "#36C5F0"

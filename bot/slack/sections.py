@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.slack.limits import MAX_TEXT, clip, clip_code
-from bot.triage.evidence import (
-    DriftEvidence,
+from bot.model.cluster_evidence import (
     EventsEvidence,
-    Evidence,
     InferenceServiceEvidence,
     LogsEvidence,
     PodsEvidence,
     PodState,
 )
+from bot.model.evidence import Evidence
+from bot.model.signal_evidence import DriftEvidence
+from bot.slack.limits import MAX_TEXT, clip, clip_code
 
 MAX_LINES = 8  # per section: a message is a summary, the store keeps the rest
 LOG_CHARS = 1200

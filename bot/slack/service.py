@@ -30,7 +30,7 @@ from bot.actions.silence import SilenceAction
 from bot.cluster.client import open_api_client
 from bot.cluster.reader import KubeReader
 from bot.config import Settings
-from bot.notify.base import Notifier
+from bot.model.notifier import Notifier
 from bot.promql.chart import render_chart
 from bot.slack.client import make_client
 from bot.slack.dispatch import Dispatcher

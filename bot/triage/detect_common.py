@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.triage.findings import Finding, format_bytes, suggest_memory
+from bot.model.findings import Finding, format_bytes, suggest_memory
 from bot.triage.log_patterns import LogPattern, match_line
 
 PULL = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"}
@@ -30,6 +30,13 @@ EVICTED = "Model pods are evicted (node pressure)"
 FREE_CAPACITY = "Free capacity or lower the pod's requests; see the scheduler's message."
 NODE_ROOM = "Give the node room or move the model: check the node's memory and disk."
 READ_CRASH = "Read the crash log of {c} (previous instance) and fix the cause."
+
+
+def scheduling_finding(line: str) -> Finding:
+    """Pods the scheduler cannot place, from an event or a pod's condition."""
+    return Finding(
+        "scheduling", "infrastructure", 0.85, UNSCHEDULABLE, line, FREE_CAPACITY, "fix-scheduling"
+    )
 
 
 def memory_finding(

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.model.cluster_evidence import EventsEvidence, PodState
+from bot.model.findings import Finding
 from bot.triage.detect_common import (
     EVICTED,
-    FREE_CAPACITY,
     NODE_ROOM,
     OOM,
     PRESSURE,
-    UNSCHEDULABLE,
     clip,
+    scheduling_finding,
 )
 from bot.triage.detect_pods import RevisionOf
-from bot.triage.evidence import EventsEvidence, PodState
-from bot.triage.findings import Finding
 
 
 def event_findings(
@@ -39,15 +38,7 @@ def event_findings(
         message = ev.message.lower()
         found: Finding | None = None
         if ev.reason == "FailedScheduling":
-            found = Finding(
-                "scheduling",
-                "infrastructure",
-                0.85,
-                UNSCHEDULABLE,
-                line,
-                FREE_CAPACITY,
-                "fix-scheduling",
-            )
+            found = scheduling_finding(line)
         elif ev.reason in ("FailedMount", "FailedAttachVolume"):
             if pod is not None and pod.claims:
                 line += f" (PVC {', '.join(pod.claims)})"

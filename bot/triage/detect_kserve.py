@@ -8,9 +8,9 @@ is placed on that spec (`rollout.pending_spec`), not on a revision, so the verdi
 
 from __future__ import annotations
 
+from bot.model.cluster_evidence import InferenceServiceEvidence
+from bot.model.findings import Cause, Finding
 from bot.triage.detect_common import FREE_CAPACITY, OOM, clip, from_message, memory_finding
-from bot.triage.evidence import InferenceServiceEvidence
-from bot.triage.findings import Cause, Finding
 from bot.triage.log_patterns import LogPattern
 from bot.triage.rollout import pending_spec
 

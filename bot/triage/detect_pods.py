@@ -10,29 +10,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.triage.detect_common import (
-    CONFIG,
-    EVICTED,
-    FREE_CAPACITY,
-    IMAGE,
-    NODE_ROOM,
-    OOM,
-    PULL,
-    READ_CRASH,
-    SIGNALS,
-    UNSCHEDULABLE,
-    clip,
-    from_message,
-    memory_finding,
-)
-from bot.triage.evidence import (
+from bot.model.cluster_evidence import (
     ContainerState,
     InferenceServiceEvidence,
     NodesEvidence,
     PodsEvidence,
     PodState,
 )
-from bot.triage.findings import Finding, format_bytes
+from bot.model.findings import Finding, format_bytes
+from bot.triage.detect_common import (
+    CONFIG,
+    EVICTED,
+    IMAGE,
+    NODE_ROOM,
+    OOM,
+    PULL,
+    READ_CRASH,
+    SIGNALS,
+    clip,
+    from_message,
+    memory_finding,
+    scheduling_finding,
+)
 from bot.triage.log_patterns import LogPattern
 
 
@@ -159,15 +158,7 @@ def pod_findings(
                 out.append(found.at(pod=pod.name, revision=pod.revision, node=pod.node))
             if cond.type == "PodScheduled" and cond.status == "False":
                 line = f"cannot be scheduled: {clip(cond.message or cond.reason)}"
-                found = Finding(
-                    "scheduling",
-                    "infrastructure",
-                    0.85,
-                    UNSCHEDULABLE,
-                    line,
-                    FREE_CAPACITY,
-                    "fix-scheduling",
-                )
+                found = scheduling_finding(line)
                 out.append(found.at(pod=pod.name, revision=pod.revision, began=cond.since))
     return out
 

@@ -10,15 +10,14 @@ import pytest
 
 from bot.cluster.factory import cluster_collectors
 from bot.config import ConfigError, Settings
-from bot.triage.evidence import (
-    DriftEvidence,
+from bot.model.cluster_evidence import (
     EventsEvidence,
-    FeatureDrift,
     InferenceServiceEvidence,
     LogsEvidence,
     PodsEvidence,
 )
-from bot.triage.report import TriageReport
+from bot.model.report import TriageReport
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift
 from tests.cluster.conftest import Triage, run_triage
 from tests.fakes.fake_kube import FakeKube, unused_kubeconfig
 from tests.fakes.kube_scenarios import (

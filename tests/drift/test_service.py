@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 from prometheus_client import generate_latest
 
-from bot.alerts.models import Notification
-from bot.triage.collector import TriageContext
-from bot.triage.evidence import DriftEvidence, Target
+from bot.model.alert import Notification
+from bot.model.collector import TriageContext
+from bot.model.signal_evidence import DriftEvidence
+from bot.model.target import Target
 from tests.drift.conftest import (
     FEATURES,
     NAME,

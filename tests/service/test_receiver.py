@@ -8,8 +8,8 @@ import io
 import json
 from typing import Any
 
-from bot.triage.collector import TriageContext
-from bot.triage.evidence import Evidence
+from bot.model.collector import TriageContext
+from bot.model.evidence import Evidence
 
 from .conftest import AUTH, TOKEN, AppFactory, load_fixture, triages_when
 

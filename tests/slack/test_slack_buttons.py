@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack.buttons import ACTIONS, ButtonError, ButtonPayload, group_id
+from bot.model.actions import ACTIONS
+from bot.slack.buttons import ButtonError, ButtonPayload, group_id
 from bot.slack.limits import clip, clip_code, violations
 
 GID = group_id('{}:{alertname="X"}')

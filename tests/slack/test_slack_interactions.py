@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.notify.base import Change
+from bot.model.change import Change
 from bot.slack.signature import SignatureError, sign, verify
 from tests.fakes.fake_slack import FakeSlack, Message
 from tests.slack.clicks import audit, click_payload, signed, until

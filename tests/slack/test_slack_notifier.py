@@ -13,13 +13,13 @@ import aiosqlite
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.notify.base import Change
+from bot.model.change import Change
+from bot.model.signal_evidence import MetricsEvidence, Series
 from bot.promql.chart import render_chart
 from bot.slack.buttons import group_id
 from bot.slack.client import make_client
 from bot.slack.notifier import NoChannel, SlackNotifier
 from bot.slack.outbox import SlackTables
-from bot.triage.evidence import MetricsEvidence, Series
 from tests.fakes.fake_slack import FakeSlack
 from tests.slack.conftest import MakeSettings
 from tests.slack.reports import GROUP_KEY, T0, drift, isvc, report

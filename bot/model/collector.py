@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from bot.alerts.models import Notification
-from bot.triage.evidence import Evidence, Target
+from bot.model.alert import Notification
+from bot.model.evidence import Evidence
+from bot.model.target import Target
 
 
 class CollectorError(Exception):
