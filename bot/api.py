@@ -7,6 +7,7 @@ audit log is served from the store whether or not Slack is on (empty without it)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -18,6 +19,7 @@ from bot.store import Store
 MAX_LIMIT = 500
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Undelivered = Callable[[], Awaitable[dict[str, dict[str, Any]]]]
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -36,8 +38,9 @@ def readyz(is_ready: Callable[[], bool]) -> Handler:
     return handler
 
 
-def triages(store: Store) -> Handler:
-    """`GET /api/triages?limit=N`: recent triages, newest first."""
+def triages(store: Store, undelivered: Undelivered | None = None) -> Handler:
+    """`GET /api/triages?limit=N`: recent triages, newest first; each with `undelivered`
+    (Slack sends waiting or dead in the outbox, and the last error) or null."""
 
     async def handler(request: web.Request) -> web.Response:
         raw = request.query.get("limit", "50")
@@ -45,7 +48,11 @@ def triages(store: Store) -> Handler:
             return error_response(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
         if not store.is_open:
             return error_response(503, "store is not open")
-        return web.json_response({"triages": await store.list_triages(int(raw))})
+        rows = await store.list_triages(int(raw))
+        waiting = await undelivered() if undelivered is not None else {}
+        for row in rows:
+            row["undelivered"] = waiting.get(row["group_key"])
+        return web.json_response({"triages": rows})
 
     return handler
 

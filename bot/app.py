@@ -112,6 +112,7 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
             state.metrics,
             concurrency=settings.triage_workers,
             yield_seconds=settings.triage_yield_seconds,
+            max_attempts=settings.slack.max_triage_attempts,
         )
         await worker.start()
         state.worker = worker
@@ -184,7 +185,8 @@ def create_app(
     app.router.add_post("/alertmanager", _receive)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz(state.ready))
-    app.router.add_get("/api/triages", api.triages(store))
+    undelivered = slack.undelivered if slack is not None else None
+    app.router.add_get("/api/triages", api.triages(store, undelivered))
     app.router.add_get("/metrics", api.metrics(metrics.registry))
     app.router.add_get("/api/audit", api.audit(store))
     app.router.add_routes(_slack_routes(settings, slack))

@@ -113,6 +113,17 @@ class SlackSettings(BaseModel):
     outbox_retry_seconds: float = Field(default=30.0, gt=0)
     charts: bool = True
     usergroup_cache_seconds: float = Field(default=60.0, ge=0)
+    # Links, delivery pace and storms (docs/slack.md). Hosts whose URLs become links besides
+    # the Prometheus and Alertmanager URLs; Slack's limits the sender keeps under.
+    link_hosts: tuple[str, ...] = ()
+    channel_messages_per_second: float = Field(default=1.0, gt=0)
+    channel_burst: int = Field(default=2, ge=1)
+    updates_per_minute: float = Field(default=45.0, gt=0)
+    storm_groups_per_minute: int = Field(default=10, ge=1)
+    digest_interval_seconds: float = Field(default=5.0, gt=0)
+    max_triage_attempts: int = Field(default=3, ge=1)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    reply_window_seconds: float = Field(default=10.0, ge=0)
 
 
 class RetrainSettings(BaseModel):

@@ -2,19 +2,23 @@
 
 `slack.dispatch` records an entry when a click arrives and finishes it when the action
 ends; `GET /api/audit` (the handler here, routed by `slack.service`) serves the newest
-entries as JSON.
+entries as JSON. The "Right / Wrong diagnosis" clicks are entries of action `feedback`
+(arg `right` or `wrong`); `feedback_for` reads them back for `triage-bot export-case`.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.http_errors import error_response
+from bot.slack.buttons import group_id
 from bot.store import Store, now_text
 
 SCHEMA = """
@@ -99,6 +103,36 @@ class AuditLog:
             names = [d[0] for d in cur.description]
             rows = await cur.fetchall()
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One person's answer on a group's diagnosis."""
+
+    user_id: str
+    user_name: str
+    verdict_ok: bool
+    at: datetime
+
+
+async def feedback_for(store: Store, group_key: str) -> list[Feedback]:
+    """Every "Right / Wrong diagnosis" answer on a group, oldest first (empty when none, or
+    when the audit table was never created because Slack is off)."""
+    sql = (
+        "SELECT user_id, user_name, arg, at FROM audit_log WHERE group_id = ?"
+        " AND action = 'feedback' AND decision = 'allowed' ORDER BY id"
+    )
+    try:
+        async with store.connection.execute(sql, (group_id(group_key),)) as cur:
+            rows = await cur.fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    return [
+        Feedback(str(r[0]), str(r[1]), r[2] == "right", datetime.fromisoformat(str(r[3])))
+        for r in rows
+    ]
 
 
 def audit_handler(current: Callable[[], AuditLog | None]) -> Any:

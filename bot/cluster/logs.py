@@ -13,7 +13,7 @@ import asyncio
 
 from bot.cluster import parsing as p
 from bot.cluster.excerpt import extract
-from bot.cluster.pods import model_pods, parse_pod
+from bot.cluster.pods import model_pods
 from bot.cluster.reader import JSON, KubeReader
 from bot.model.cluster_evidence import LogExcerpt, LogsEvidence, PodState
 from bot.model.collector import CollectorError, TriageContext
@@ -47,11 +47,13 @@ def _trouble(state: PodState) -> tuple[int, int]:
     return (0 if restarts or not state.ready else 1, -restarts)
 
 
-def pick_pods(pods: list[JSON], limit: int = MAX_PODS) -> list[tuple[JSON, PodState]]:
+def pick_pods(
+    pods: list[JSON], states: list[PodState], limit: int = MAX_PODS
+) -> list[tuple[JSON, PodState]]:
     """The pods whose logs say most: restarted or unready first, then the newest."""
-    states = [(pod, parse_pod(pod)) for pod in pods]
+    pairs = list(zip(pods, states, strict=True))
     # `pods` arrive newest first and sorted() is stable, so ties keep that order.
-    return sorted(states, key=lambda item: _trouble(item[1]))[:limit]
+    return sorted(pairs, key=lambda item: _trouble(item[1]))[:limit]
 
 
 class LogsCollector:
@@ -129,8 +131,8 @@ class LogsCollector:
         found = await model_pods(context, self._reader)
         if found is None:
             return None
-        query, pods = found
-        chosen = pick_pods(pods)
+        query, pods, states = found
+        chosen = pick_pods(pods, states)
         results = await asyncio.gather(
             *(
                 self._excerpt(query.namespace, state.name, container, previous)

@@ -56,9 +56,7 @@ class NodesCollector:
             return None  # the pods collector already says why the pods are unknown
         if found is None:
             return None
-        names = sorted(
-            {n for pod in found[1] if (n := p.text(p.obj(pod.get("spec")).get("nodeName")))}
-        )
+        names = sorted({state.node for state in found[2] if state.node})
         if not names:
             return None
         results = await asyncio.gather(

@@ -78,10 +78,17 @@ async def inference_service_of(context: TriageContext, reader: KubeReader) -> st
     return ""
 
 
+async def _parsed(pods: list[JSON]) -> list[PodState]:
+    return [parse_pod(pod) for pod in pods]
+
+
 async def model_pods(
     context: TriageContext, reader: KubeReader
-) -> tuple[PodQuery, list[JSON]] | None:
-    """The query for every pod of the alert's model and its result (read once per triage)."""
+) -> tuple[PodQuery, list[JSON], list[PodState]] | None:
+    """The query for every pod of the alert's model, the pods and their parsed states.
+
+    Read and parsed once per triage, whichever collector asks first.
+    """
     query = pod_query(context.target)
     if query is None:
         return None
@@ -91,7 +98,8 @@ async def model_pods(
         query = PodQuery(query.namespace, label_selector=f"{ISVC_LABEL}={isvc}")
     chosen = query
     pods = await context.shared.once(("pods", chosen), lambda: find_pods(reader, chosen))
-    return chosen, pods
+    states = await context.shared.once(("pod states", chosen), lambda: _parsed(pods))
+    return chosen, pods, states
 
 
 async def find_pods(reader: KubeReader, query: PodQuery) -> list[JSON]:
@@ -254,5 +262,5 @@ class PodsCollector:
         found = await model_pods(context, self._reader)
         if found is None:
             return None
-        query, pods = found
-        return PodsEvidence(pods=tuple(parse_pod(pod) for pod in pods), selector=query.describe())
+        query, _, states = found
+        return PodsEvidence(pods=tuple(states), selector=query.describe())

@@ -8,5 +8,5 @@ from __future__ import annotations
 
 from typing import Literal
 
-ActionName = Literal["ack", "silence", "rollback", "retrain"]
-ACTIONS: tuple[ActionName, ...] = ("ack", "silence", "rollback", "retrain")
+ActionName = Literal["ack", "silence", "rollback", "retrain", "feedback"]
+ACTIONS: tuple[ActionName, ...] = ("ack", "silence", "rollback", "retrain", "feedback")

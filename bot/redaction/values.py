@@ -10,11 +10,13 @@ secret come back as the same object, so a clean report is not copied.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, TypeVar
 
 from bot.redaction.text import redact
 
 T = TypeVar("T")
+SHORT = 200
 
 
 def redact_value(value: T) -> T:
@@ -23,9 +25,16 @@ def redact_value(value: T) -> T:
     return result
 
 
+@functools.lru_cache(maxsize=16384)
+def _short(text: str) -> str:
+    return redact(text)
+
+
 def _walk(value: Any) -> Any:
     if isinstance(value, str):
-        clean = redact(value)
+        # Evidence repeats its short strings (names, reasons, images) across pods: one
+        # redaction each. Long ones (log lines, messages) are rarely repeated.
+        clean = _short(value) if len(value) <= SHORT else redact(value)
         return value if clean == value else clean  # unchanged: the same object, no copies
     if value is None or isinstance(value, int | float | complex | bytes):
         return value

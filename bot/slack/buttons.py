@@ -3,6 +3,8 @@
 `slack.render` packs one `ButtonPayload` into each button's `value`; `slack.interactions`
 unpacks the value of a click before anything else looks at it. A payload names the action,
 the alert group by a short stable id and the target workload; never a free-form string.
+Target and argument are percent-encoded in the value, so any name an alert can carry (a
+space, a comma, a `|`) fits a button; only control characters are refused.
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 from bot.model.actions import ACTIONS, ActionName
 from bot.slack.limits import MAX_BUTTON_VALUE
 
-PREFIX = "tb1"
+PREFIX = "tb2"
+OLD_PREFIX = "tb1"  # buttons of messages posted before values were percent-encoded
 SEPARATOR = "|"
 _GROUP_ID = re.compile(r"^[0-9a-f]{16}$")
-# Kubernetes names, a namespace/name pair, revisions and durations all fit this.
-_TARGET = re.compile(r"^[A-Za-z0-9._:/-]{0,300}$")
-_ARG = re.compile(r"^[A-Za-z0-9._:/=-]{0,300}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_FIELD = 600
 
 
 class ButtonError(ValueError):
@@ -45,19 +48,21 @@ class ButtonPayload:
             raise ButtonError(f"unknown action {self.action!r}")
         if not _GROUP_ID.match(self.group):
             raise ButtonError("group id must be 16 lowercase hex digits")
-        if not _TARGET.match(self.target):
-            raise ButtonError(f"target {self.target[:40]!r} has characters a button cannot carry")
-        if not _ARG.match(self.arg):
-            raise ButtonError(f"argument {self.arg[:40]!r} has characters a button cannot carry")
+        for what, text in (("target", self.target), ("argument", self.arg)):
+            if len(text) > MAX_FIELD:
+                raise ButtonError(f"{what} longer than {MAX_FIELD} characters")
+            if _CONTROL.search(text):
+                raise ButtonError(f"{what} {text[:40]!r} has control characters")
 
     @property
     def action_id(self) -> str:
         """The Block Kit `action_id` (unique per message, names the action)."""
-        return f"tb:{self.action}" + (f":{self.arg}" if self.arg else "")
+        return f"tb:{self.action}" + (f":{quote(self.arg, safe='')}" if self.arg else "")
 
     def pack(self) -> str:
         """The button value; raises `ButtonError` when it would exceed Slack's limit."""
-        value = SEPARATOR.join((PREFIX, self.action, self.group, self.target, self.arg))
+        fields = (quote(self.target, safe="/"), quote(self.arg, safe=""))
+        value = SEPARATOR.join((PREFIX, self.action, self.group, *fields))
         if len(value) > MAX_BUTTON_VALUE:
             raise ButtonError(f"button value of {len(value)} characters exceeds {MAX_BUTTON_VALUE}")
         return value
@@ -68,9 +73,14 @@ class ButtonPayload:
         if len(value) > MAX_BUTTON_VALUE:
             raise ButtonError("button value too long")
         parts = value.split(SEPARATOR)
-        if len(parts) != 5 or parts[0] != PREFIX:
+        if len(parts) != 5 or parts[0] not in (PREFIX, OLD_PREFIX):
             raise ButtonError("not a triage-bot button value")
-        _, action, group, target, arg = parts
+        version, action, group, target, arg = parts
         if action not in ACTIONS:
             raise ButtonError(f"unknown action {action[:20]!r}")
+        if version == PREFIX:
+            try:
+                target, arg = unquote(target, errors="strict"), unquote(arg, errors="strict")
+            except UnicodeDecodeError as exc:
+                raise ButtonError("target or argument is not percent-encoded UTF-8") from exc
         return cls(action, group, target, arg)

@@ -40,15 +40,20 @@ def api_url(settings: Settings) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def make_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """An `AsyncWebClient` on the shared session (the caller closes the session)."""
+def make_client(
+    settings: Settings, session: aiohttp.ClientSession, *, retries: bool = True
+) -> AsyncWebClient:
+    """An `AsyncWebClient` on the shared session (the caller closes the session).
+
+    `retries=False` for `slack.sender`, which paces and retries itself: slack-sdk's
+    handlers would sleep out a Retry-After inside the call."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=api_url(settings),
         session=session,
         timeout=10,
-        retry_handlers=retry_handlers(
-            settings.slack.retries, settings.slack.retry_interval_seconds
-        ),
+        retry_handlers=retry_handlers(settings.slack.retries, settings.slack.retry_interval_seconds)
+        if retries
+        else [],
     )

@@ -23,16 +23,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.audit import AuditEntry, AuditLog
 from bot.actions.authz import Authorizer
-from bot.actions.base import ActionOutcome, ActionRequest
+from bot.actions.base import EXCLUSIVE, ActionOutcome, ActionRequest
 from bot.actions.runner import ActionRunner
 from bot.slack.buttons import ButtonError, ButtonPayload
 from bot.slack.limits import clip, clip_code
+from bot.slack.mrkdwn import escape, user_mention
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import GroupMessage, SlackTables
 from bot.slack.payloads import BlockAction, InteractionPayload
-from bot.slack.render import MAX_OUTCOMES, target_ref
+from bot.slack.render import MAX_OUTCOMES, offered_buttons, target_ref
 
 log = logging.getLogger(__name__)
+
+
+def _said(summary: str, user_id: str) -> str:
+    """An outcome line escaped, with the clicking user's own mention (from the signed
+    payload) kept as a mention: nothing else from the action can ping anyone."""
+    mention = f"<@{user_id}>"
+    return escape(summary).replace(escape(mention), user_mention(user_id))
 
 
 class Dispatcher:
@@ -66,6 +74,11 @@ class Dispatcher:
         task = asyncio.create_task(self._handle(payload, source), name="slack-interaction")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @property
+    def in_flight(self) -> int:
+        """Payloads submitted and not yet handled (read by tests and `SlackService`)."""
+        return len(self._tasks)
 
     async def drain(self, timeout: float) -> None:
         """Let running actions finish for up to `timeout` seconds, then cancel the rest."""
@@ -104,7 +117,8 @@ class Dispatcher:
         try:
             button = ButtonPayload.unpack(element.chosen)
         except ButtonError as exc:
-            await self._refuse(payload, entry, "invalid", f"This button is not usable: {exc}")
+            text = f"This button is not usable: {escape(str(exc))}"
+            await self._refuse(payload, entry, "invalid", text)
             return
         entry = replace(
             entry, action=button.action, group_id=button.group, target=button.target, arg=button.arg
@@ -112,6 +126,13 @@ class Dispatcher:
         stored = await self._tables.load(button.group)
         if stored is None or target_ref(stored.report.target) != button.target:
             await self._refuse(payload, entry, "invalid", "This alert group is unknown here.")
+            return
+        refusal = self._not_offered(payload, button, stored)
+        if refusal:
+            await self._refuse(payload, entry, *refusal)
+            return
+        if button.action == "feedback":
+            await self._feedback(payload, entry)
             return
         namespace, _, name = button.target.partition("/")
         decision = await self._authorizer.check(user, button.action, namespace)
@@ -130,12 +151,14 @@ class Dispatcher:
         )
         claim = await self._runner.claim(request)
         if claim.kind == "duplicate":
-            said = f" ({claim.result})" if claim.result else ""
-            text = f"Already {claim.status}: {claim.action} by <@{claim.user_id}>{said}."
+            said = f" ({escape(claim.result)})" if claim.result else ""
+            who = user_mention(claim.user_id)
+            text = f"Already {claim.status}: {claim.action} by {who}{said}."
             await self._refuse(payload, entry, "duplicate", text)
             return
         if claim.kind == "busy":
-            text = f"{claim.action} by <@{claim.user_id}> is running on {request.model}; wait."
+            who, model = user_mention(claim.user_id), escape(request.model)
+            text = f"{claim.action} by {who} is running on {model}; wait."
             await self._refuse(payload, entry, "busy", text)
             return
         entry_id = await self._audit.record(
@@ -147,11 +170,39 @@ class Dispatcher:
             what = f"{button.action} of {request.model}" + (
                 f" to {button.arg}" if button.arg else ""
             )
-            await self._notifier.reply(button.group, f"⏳ <@{user}> started {what}")
+            text = f"⏳ {user_mention(user)} started {escape(what)}"
+            await self._notifier.reply(button.group, text)
         outcome = await self._runner.execute(request)
         detail = outcome.summary + (f"\n{outcome.detail}" if outcome.detail else "")
         await self._audit.finish(entry_id, "ok" if outcome.ok else "failed", detail)
         await self._record(stored, request, outcome)
+
+    def _not_offered(
+        self, payload: InteractionPayload, button: ButtonPayload, stored: GroupMessage
+    ) -> tuple[str, str] | None:
+        """Why a click may not act (decision, reply), or None: the click must come from the
+        message's own channel and name a button the message offers now."""
+        if payload.channel_id != stored.channel:
+            return "invalid", "This button belongs to a message in another channel."
+        if button.action in EXCLUSIVE and stored.report.status == "resolved":
+            text = (
+                f"Refused: the alert group is resolved, so {button.action} of"
+                f" {escape(button.target)} is no longer offered. If it is still needed,"
+                " do it from the cluster or wait for the alert to fire again."
+            )
+            return "refused", text
+        offered = offered_buttons(self._notifier.render(stored.report, state_of=stored))
+        if button not in offered:
+            return "invalid", "This button is no longer offered on the message; nothing was done."
+        return None
+
+    async def _feedback(self, payload: InteractionPayload, entry: AuditEntry) -> None:
+        """A person's answer on the diagnosis: audited with who and when, nothing else runs."""
+        verdict = "right" if entry.arg == "right" else "wrong"
+        ref = await self._audit.record(replace(entry, decision="allowed", reason="feedback"))
+        await self._audit.finish(ref, "ok", f"{verdict} diagnosis")
+        self._count("feedback", "allowed")
+        await self.ephemeral(payload, f"Thanks: recorded that the diagnosis was {verdict}.")
 
     async def _record(
         self, stored: GroupMessage, request: ActionRequest, outcome: ActionOutcome
@@ -170,9 +221,11 @@ class Dispatcher:
                 state = replace(state, outcomes=(*state.outcomes, line)[-MAX_OUTCOMES:])
             await self._tables.save_state(gid, state)
         await self._notifier.refresh(gid)
-        text = ("✅ " if outcome.ok else "❌ ") + outcome.summary
+        # Outcomes carry Kubernetes messages and the Job's log tail: escaped like any outside
+        # text (the stored state keeps them raw; `slack.render` escapes them when shown).
+        text = ("✅ " if outcome.ok else "❌ ") + _said(outcome.summary, request.user_id)
         if not outcome.ok and outcome.detail:
-            text += "\n" + clip_code(outcome.detail, 2500)
+            text += "\n" + clip_code(escape(outcome.detail), 2500)
         await self._notifier.reply(gid, text)
 
     async def ephemeral(self, payload: InteractionPayload, text: str) -> None:

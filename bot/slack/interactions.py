@@ -2,12 +2,14 @@
 
 Routed by `slack.service`; hands the typed payload to `slack.dispatch`, which works in the
 background so Slack hears 200 within its 3 seconds. Bad requests get a 4xx with a JSON
-message: 413 oversize, 401 bad or stale signature, 400 malformed payload; 503 when no
-signing secret is configured.
+message: 413 oversize, 408 a body not received within `slack.body_timeout_seconds` (a
+slow client must not hold a handler), 401 bad or stale signature, 400 malformed payload;
+503 when no signing secret is configured.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.field_errors import first_error
+from bot.http_errors import error_response
 from bot.slack.payloads import InteractionPayload
 from bot.slack.signature import SignatureError, verify
 
@@ -24,8 +28,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Submit = Callable[[InteractionPayload, str], None]
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The whole body, or its first `limit + 1` bytes (one `read` returns only what has
+    arrived so far, which a body in several packets would cut short)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse_payload(body: bytes) -> InteractionPayload:
@@ -44,9 +58,7 @@ def parse_payload(body: bytes) -> InteractionPayload:
     try:
         return InteractionPayload.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise ValueError(f"payload.{where}: {first['msg']}") from exc
+        raise ValueError(f"payload.{first_error(exc, 'payload')}") from exc
 
 
 def interactions_handler(
@@ -59,12 +71,20 @@ def interactions_handler(
         secret = settings.slack_signing_secret
         target = submit()
         if secret is None or target is None:
-            return _error(503, "Slack interactivity is not configured (SLACK_SIGNING_SECRET)")
+            return error_response(
+                503, "Slack interactivity is not configured (SLACK_SIGNING_SECRET)"
+            )
         if request.content_length is not None and request.content_length > limit:
-            return _error(413, f"body larger than {limit} bytes")
-        body = await request.content.read(limit + 1)
+            return error_response(413, f"body larger than {limit} bytes")
+        try:
+            async with asyncio.timeout(settings.slack.body_timeout_seconds):
+                body = await _read_body(request, limit)
+        except TimeoutError:
+            return error_response(
+                408, f"body not received within {settings.slack.body_timeout_seconds:g} s"
+            )
         if len(body) > limit:
-            return _error(413, f"body larger than {limit} bytes")
+            return error_response(413, f"body larger than {limit} bytes")
         try:
             verify(
                 secret.get_secret_value(),
@@ -75,11 +95,11 @@ def interactions_handler(
                 max_age=settings.slack.signature_max_age_seconds,
             )
         except SignatureError as exc:
-            return _error(401, str(exc))
+            return error_response(401, str(exc))
         try:
             payload = parse_payload(body)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error_response(400, str(exc))
         target(payload, "http")
         return web.Response(status=200)
 

@@ -1,6 +1,7 @@
 """The Slack tables in the store: the outbox of pending sends and one row per group message.
 
-Called by `slack.notifier` (enqueue, send, mark) and `slack.dispatch` (message state).
+Called by `slack.notifier` (enqueue), `slack.sender` (heads, send, mark) and
+`slack.dispatch` (message state); `api` reads what is undelivered and why.
 Every Slack write goes through the outbox first, so a restart resends what was pending;
 the group row keeps the message reference (channel, ts), the last report and the state
 people gave it, so a click can re-render the message without the worker.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.group_commit import Statement
@@ -54,6 +56,19 @@ class Op:
     body: dict[str, Any]
     data: bytes | None = None
     id: int = 0
+
+
+@dataclass(frozen=True)
+class Head:
+    """The op of a group that may go next: its unsent message if any (the newest state
+    first; replies and charts need it posted), else its oldest unsent op."""
+
+    op_id: int
+    group_id: str
+    kind: OpKind
+    channel: str
+    ts: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,83 @@ class SlackTables:
         ) as cur:
             rows = await cur.fetchall()
         return [Op(r[1], str(r[2]), json.loads(r[3]), r[4], int(r[0])) for r in rows]
+
+    async def heads(self) -> list[Head]:
+        """Every group's next op (see `Head`), oldest first, with where its message is."""
+        async with self._store.connection.execute(
+            "SELECT o.id, o.group_id, o.kind, m.channel, m.ts, o.created_at FROM slack_outbox o"
+            " JOIN slack_messages m ON m.group_id = o.group_id"
+            " WHERE o.id IN (SELECT COALESCE(MIN(CASE WHEN kind = 'message' THEN id END),"
+            " MIN(id)) FROM slack_outbox WHERE state = 'pending' GROUP BY group_id) ORDER BY o.id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Head(int(r[0]), str(r[1]), r[2], str(r[3]), r[4], datetime.fromisoformat(str(r[5])))
+            for r in rows
+        ]
+
+    async def claim(self, op_ids: list[int]) -> list[Op]:
+        """Mark ops as being sent and read their bodies after that: a newer rendering
+        queued from now on takes a new row instead of replacing a body already on its way
+        (which would then be marked sent without ever being sent)."""
+        marks = ",".join("?" * len(op_ids))
+        await self._store.write(
+            (f"UPDATE slack_outbox SET state = 'sending' WHERE id IN ({marks})", tuple(op_ids))
+        )
+        async with self._store.connection.execute(
+            f"SELECT id, kind, channel, body, data FROM slack_outbox WHERE id IN ({marks})"
+            " ORDER BY id",
+            tuple(op_ids),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Op(r[1], str(r[2]), json.loads(r[3]), r[4], int(r[0])) for r in rows]
+
+    async def unclaim_all(self) -> None:
+        """At start: what a stopped process was sending is pending again."""
+        await self._store.write(
+            ("UPDATE slack_outbox SET state = 'pending' WHERE state = 'sending'", ())
+        )
+
+    async def finish_many(self, op_ids: list[int], state: str, error: str | None = None) -> None:
+        """`finish` for several ops in one commit (merged replies)."""
+        sql = (
+            "UPDATE slack_outbox SET state = ?, attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?"
+        )
+        await self._store.write(*((sql, (state, error, i)) for i in op_ids))
+
+    async def note(self, group_id: str, error: str) -> None:
+        """Say why a group's pending ops cannot go yet (no channel), without a try."""
+        await self._store.write(
+            (
+                "UPDATE slack_outbox SET last_error = ? WHERE group_id = ? AND state = 'pending'",
+                (error, group_id),
+            )
+        )
+
+    async def set_channel(self, group_id: str, channel: str) -> None:
+        """Give a group that had no channel its channel (the configuration was fixed)."""
+        await self._store.write(
+            ("UPDATE slack_messages SET channel = ? WHERE group_id = ?", (channel, group_id)),
+            (
+                "UPDATE slack_outbox SET channel = ? WHERE group_id = ? AND state = 'pending'",
+                (channel, group_id),
+            ),
+        )
+
+    async def undelivered(self) -> dict[str, dict[str, Any]]:
+        """Per group key with unsent or dead ops: counts and the last error, for the API."""
+        async with self._store.connection.execute(
+            "SELECT m.group_key, SUM(o.state = 'pending'), SUM(o.state = 'dead'),"
+            " MAX(o.last_error), MIN(o.created_at) FROM slack_outbox o"
+            " JOIN slack_messages m ON m.group_id = o.group_id"
+            " WHERE o.state IN ('pending', 'dead') GROUP BY m.group_key"
+        ) as cur:
+            rows = await cur.fetchall()
+        return {
+            str(r[0]): {"pending": int(r[1]), "dead": int(r[2]), "error": r[3], "since": r[4]}
+            for r in rows
+        }
 
     async def pending_groups(self) -> list[str]:
         """Groups with unsent ops."""

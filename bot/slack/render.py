@@ -2,15 +2,18 @@
 
 Pure: called by `slack.notifier` for every notification and by `slack.dispatch` after an
 action changes the state (acknowledged, silenced, an outcome). It never talks to Slack;
-`slack.limits` guards the sizes, `slack.sections` formats the evidence.
+`slack.limits` guards the sizes, `slack.sections` formats the evidence, `slack.mrkdwn`
+escapes every outside text and makes the only links. Each part is rendered on its own: a
+part that fails is left out with a note, so a group never goes without its message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -26,13 +29,17 @@ from bot.slack.limits import (
     MAX_CONFIRM_TEXT,
     MAX_FALLBACK,
     MAX_HEADER,
+    MAX_TEXT,
     clip,
 )
-from bot.slack.sections import escape, evidence_blocks, mrkdwn, section
+from bot.slack.mrkdwn import escape, link, plain, user_mention
+from bot.slack.sections import evidence_blocks, mrkdwn, section
 
 COLORS = {"critical": "#E01E5A", "warning": "#ECB22E", "resolved": "#2EB67D"}
 DEFAULT_COLOR = "#36C5F0"
 MAX_OUTCOMES = 5
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,17 +84,29 @@ def _header(report: TriageReport) -> dict[str, Any]:
     parts.append(report.alertname or "alert group")
     if report.target.names_workload or report.target.model:
         parts.append(report.target.describe())
-    text = clip(" · ".join(parts), MAX_HEADER)
+    text = clip(plain(" · ".join(parts)), MAX_HEADER)
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def _header_of(report: TriageReport) -> dict[str, Any]:
+    """The header with nothing from outside in it, for when the real one fails."""
+    text = f"{report.status.upper()} · alert group"
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+WHY_LINES = 4  # the verdict's top reasons shown beside it; the evidence follows below
 
 
 def _verdict(report: TriageReport) -> dict[str, Any]:
     v = report.verdict
-    why = f" — {v.reasons[0]}" if v.reasons else ""
-    text = f"*{v.category}* ({v.confidence:.0%}): {escape(v.summary)}{escape(why)}"
+    cause = f"/{v.cause}" if v.cause and v.cause != "unknown" else ""
+    text = f"*{escape(v.category + cause)}* ({v.confidence:.0%}): {escape(v.summary)}"
     if v.action and report.status == "firing":
         text += f"\n➡️ {escape(v.action)}"
-    return {"type": "section", "text": mrkdwn(text)}
+    # The findings that carry the verdict, then the explanation it rejected and why.
+    text += "".join(f"\n• {escape(clip(r, 300))}" for r in v.reasons[:WHY_LINES])
+    text += "".join(f"\n_{escape(clip(c, 300))}_" for c in v.considered)
+    return {"type": "section", "text": mrkdwn(clip(text, MAX_TEXT))}
 
 
 def _context(items: Sequence[str]) -> dict[str, Any]:
@@ -109,23 +128,22 @@ def _state_lines(state: MessageState) -> list[str]:
     lines = []
     if state.acknowledged_by:
         at = f" at {_when(state.acknowledged_at)}" if state.acknowledged_at else ""
-        lines.append(f"👀 Acknowledged by <@{state.acknowledged_by}>{at}")
+        lines.append(f"👀 Acknowledged by {user_mention(state.acknowledged_by)}{at}")
     if state.silenced_until:
-        lines.append(f"🔕 Silenced until {_when(state.silenced_until)} by <@{state.silenced_by}>")
+        who = user_mention(state.silenced_by)
+        lines.append(f"🔕 Silenced until {_when(state.silenced_until)} by {who}")
     lines += [escape(o) for o in state.outcomes[-MAX_OUTCOMES:]]
     return lines
 
 
-def _links(report: TriageReport) -> list[str]:
-    def link(url: str, label: str) -> str | None:
-        if not url.startswith(("http://", "https://")) or len(url) > 1000:
-            return None
-        return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{label}>"
-
+def _links(report: TriageReport, hosts: Collection[str]) -> list[str]:
     graph = next((a.generator_url for a in report.alerts if a.generator_url), "")
     runbook = report.common_annotations.get("runbook_url", "")
-    found = [link(graph, "Graph"), link(report.external_url, "Alertmanager")]
-    found.append(link(runbook, "Runbook"))
+    found = [
+        link(graph, "Graph", hosts),
+        link(report.external_url, "Alertmanager", hosts),
+        link(runbook, "Runbook", hosts),
+    ]
     return [f for f in found if f]
 
 
@@ -134,7 +152,7 @@ def _button(
 ) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON_TEXT), "emoji": True},
+        "text": {"type": "plain_text", "text": clip(plain(label), MAX_BUTTON_TEXT), "emoji": True},
         "action_id": payload.action_id,
         "value": payload.pack(),
     }
@@ -163,7 +181,7 @@ def _rollback_button(gid: str, ref: str, plan: RollbackPlan) -> dict[str, Any]:
 
 
 def _buttons(
-    report: TriageReport, state: MessageState, durations: Sequence[str]
+    report: TriageReport, state: MessageState, durations: Sequence[str], problems: list[str]
 ) -> dict[str, Any] | None:
     gid, ref = group_id(report.group_key), target_ref(report.target)
     elements = []
@@ -175,25 +193,48 @@ def _buttons(
         isvc = report.find(InferenceServiceEvidence)
         plan = plan_from_evidence(isvc) if isinstance(isvc, InferenceServiceEvidence) else None
         if plan is not None and report.target.inference_service:
-            elements.append(_rollback_button(gid, ref, plan))
+            # A revision name no button can carry costs the rollback button, not the others.
+            rollback = _part(
+                "the rollback button", problems, lambda: _rollback_button(gid, ref, plan), None
+            )
+            if rollback is not None:
+                elements.append(rollback)
         drift = report.find(DriftEvidence)
         drifted = isinstance(drift, DriftEvidence) and any(f.drifted for f in drift.features)
         if ref and (drifted or report.verdict.category in ("data-drift", "concept-drift")):
             text = f"Start a retraining Job for {escape(ref)} with the drift window?"
             confirm = _confirm("Retrain?", text, "Retrain")
             elements.append(_button("Retrain", ButtonPayload("retrain", gid, ref), "", confirm))
+    if report.status == "firing" or state.outcomes:
+        # The human's answer, for the case corpus (`actions.audit.feedback_for`).
+        elements.append(_button("👍 Right diagnosis", ButtonPayload("feedback", gid, ref, "right")))
+        elements.append(_button("👎 Wrong diagnosis", ButtonPayload("feedback", gid, ref, "wrong")))
     if not elements:
         return None
     return {"type": "actions", "block_id": f"tb-actions-{gid}", "elements": elements[:25]}
 
 
 def fallback_text(report: TriageReport, mentions: Sequence[str] = ()) -> str:
-    """The plain `text` Slack shows in notifications and where blocks cannot render."""
+    """The plain `text` Slack shows in notifications and where blocks cannot render.
+
+    Slack parses it for mentions and links like mrkdwn: everything but the configured
+    mentions is escaped."""
     who = f"{' '.join(mentions)} " if mentions and report.status == "firing" else ""
     what = report.alertname or "alert group"
-    text = f"{who}[{report.status.upper()}] {report.severity or 'none'} {what}"
+    text = f"[{report.status.upper()}] {report.severity or 'none'} {what}"
     text += f" on {report.target.describe()}: {report.verdict.summary}"
-    return clip(text, MAX_FALLBACK)
+    return clip(who + escape(text), MAX_FALLBACK)
+
+
+def _part(what: str, problems: list[str], build: Callable[[], T], default: T) -> T:
+    """`build()`, or `default` with a note in `problems` when it raises (a render bug or
+    input no rule foresaw must cost that part of the message, never the message)."""
+    try:
+        return build()
+    except Exception as exc:
+        log.exception("rendering a part failed", extra={"part": what})
+        problems.append(f"{what} could not be shown ({type(exc).__name__}: {str(exc)[:120]})")
+        return default
 
 
 def render_message(
@@ -202,31 +243,60 @@ def render_message(
     *,
     mentions: Sequence[str] = (),
     silence_durations: Sequence[str] = ("1h", "4h", "24h"),
+    link_hosts: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The whole message: `text`, top `blocks` and one colored attachment of evidence."""
+    """The whole message: `text`, top `blocks` and one colored attachment of evidence.
+
+    Links to Graph, Alertmanager and Runbook are made only for hosts in `link_hosts`."""
     state = state or MessageState()
-    top = [_header(report), _verdict(report), _facts(report, mentions)]
-    state_lines = _state_lines(state)
-    if state_lines:
-        top.append(_context(state_lines))
-    tail: list[dict[str, Any]] = []
+    problems: list[str] = []
+    fallback = f"[{report.status.upper()}] alert group"
+    text = _part("the summary line", problems, lambda: fallback_text(report, mentions), fallback)
+    head: list[dict[str, Any] | None] = [
+        _part("the header", problems, lambda: _header(report), _header_of(report)),
+        _part("the verdict", problems, lambda: _verdict(report), None),
+        _part("the facts", problems, lambda: _facts(report, mentions), None),
+        _part("the message state", problems, lambda: _context(_state_lines(state)), None),
+    ]
+    tail: list[dict[str, Any] | None] = []
     notes = report.notes()
     if notes:
-        tail.append(section("Could not check", notes))
-    links = _links(report)
+        tail.append(_part("the notes", problems, lambda: section("Could not check", notes), None))
+    no_links: list[str] = []
+    links = _part("the links", problems, lambda: _links(report, link_hosts), no_links)
     if links:
         tail.append(_context([" · ".join(links)]))
-    actions = _buttons(report, state, silence_durations)
-    if actions:
-        tail.append(actions)
-    body = evidence_blocks(report.evidence())
-    room = MAX_BLOCKS - len(top) - len(tail)
+    buttons = lambda: _buttons(report, state, silence_durations, problems)  # noqa: E731
+    tail.append(_part("the buttons", problems, buttons, None))
+    body: list[dict[str, Any]] = []
+    for ev in report.evidence():
+        kind = f"the {ev.kind.replace('_', ' ')} evidence"
+        body += _part(kind, problems, lambda ev=ev: evidence_blocks([ev]), [])  # type: ignore[misc]
+    if problems:
+        head.append(section("Rendering problems", problems))
+    top = [b for b in head if b and (b["type"] != "context" or b["elements"])]
+    ends = [b for b in tail if b]
+    room = MAX_BLOCKS - len(top) - len(ends)
     if len(body) > room:
         dropped = len(body) - room + 1
         body = [*body[: room - 1], _context([f"… {dropped} more evidence sections not shown"])]
     color = COLORS["resolved"] if report.status == "resolved" else COLORS.get(report.severity)
     return {
-        "text": fallback_text(report, mentions),
+        "text": text,
         "blocks": top,
-        "attachments": [{"color": color or DEFAULT_COLOR, "blocks": body + tail}],
+        "attachments": [{"color": color or DEFAULT_COLOR, "blocks": body + ends}],
     }
+
+
+def offered_buttons(message: dict[str, Any]) -> set[ButtonPayload]:
+    """The buttons a rendered message offers: what `slack.dispatch` lets a click ask for."""
+    blocks = [
+        *message.get("blocks", []),
+        *(b for a in message.get("attachments", []) for b in a.get("blocks", [])),
+    ]
+    found = set()
+    for block in blocks:
+        if block.get("type") == "actions":
+            for element in block.get("elements", []):
+                found.add(ButtonPayload.unpack(str(element.get("value", ""))))
+    return found

@@ -19,14 +19,10 @@ from bot.model.cluster_evidence import (
 from bot.model.evidence import Evidence
 from bot.model.signal_evidence import DriftEvidence
 from bot.slack.limits import MAX_TEXT, clip, clip_code
+from bot.slack.mrkdwn import escape
 
 MAX_LINES = 8  # per section: a message is a summary, the store keeps the rest
 LOG_CHARS = 1200
-
-
-def escape(text: str) -> str:
-    """Text safe inside mrkdwn: `&`, `<` and `>` would start entities and links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -35,7 +31,7 @@ def mrkdwn(text: str) -> dict[str, Any]:
 
 
 def section(title: str, lines: Iterable[str], *, code: str = "") -> dict[str, Any]:
-    """A section: bold title, bullet lines (escaped, at most MAX_LINES), optional code."""
+    """A section: bold title, bullet lines, optional code; all escaped (`slack.mrkdwn`)."""
     items = [escape(line) for line in lines]
     shown = items[:MAX_LINES]
     if len(items) > MAX_LINES:
@@ -45,7 +41,8 @@ def section(title: str, lines: Iterable[str], *, code: str = "") -> dict[str, An
     if code:
         room = MAX_TEXT - len(text) - 1
         if room > 40:
-            text += "\n" + clip_code(code, min(room, LOG_CHARS))
+            # Slack decodes entities inside code blocks too: a log line is escaped like any.
+            text += "\n" + clip_code(escape(code), min(room, LOG_CHARS))
     return {"type": "section", "text": mrkdwn(text)}
 
 

@@ -71,7 +71,8 @@ class SlackService:
             await part.ensure()
         self._session = aiohttp.ClientSession()
         web_client = make_client(settings, self._session)
-        self._notifier = SlackNotifier(web_client, tables, settings, chart=render_chart)
+        sending = make_client(settings, self._session, retries=False)
+        self._notifier = SlackNotifier(sending, tables, settings, chart=render_chart)
         actions: dict[str, Action] = {
             "ack": AcknowledgeAction(),
             "silence": SilenceAction(
@@ -89,7 +90,9 @@ class SlackService:
         members = UserGroupMembers(web_client, settings.slack.usergroup_cache_seconds)
         authorizer = Authorizer(settings.slack_allowed_users, settings.slack.rules, members)
         if not settings.slack_allowed_users and not settings.slack.rules:
-            log.warning("no Slack user may run actions: set SLACK_ALLOWED_USERS or rules")
+            log.warning(
+                "no Slack user may run actions: set TRIAGE_BOT_SLACK_ALLOWED_USERS or rules"
+            )
         self._dispatcher = Dispatcher(
             client=web_client,
             tables=tables,
@@ -110,6 +113,17 @@ class SlackService:
         if self._notifier is None:
             raise RuntimeError("SlackService.start() must run before notifier()")
         return self._notifier
+
+    async def undelivered(self) -> dict[str, dict[str, object]]:
+        """Per group key: what is waiting in the outbox or died there, and why."""
+        if self._notifier is None:
+            return {}
+        return await SlackTables(self._store).undelivered()
+
+    @property
+    def interactions_in_flight(self) -> int:
+        """Clicks accepted and still being handled (tests check a refusal started none)."""
+        return self._dispatcher.in_flight if self._dispatcher else 0
 
     def _submit(self) -> Submit | None:
         return self._dispatcher.submit if self._dispatcher else None

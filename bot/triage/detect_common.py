@@ -32,13 +32,6 @@ NODE_ROOM = "Give the node room or move the model: check the node's memory and d
 READ_CRASH = "Read the crash log of {c} (previous instance) and fix the cause."
 
 
-def scheduling_finding(line: str) -> Finding:
-    """Pods the scheduler cannot place, from an event or a pod's condition."""
-    return Finding(
-        "scheduling", "infrastructure", 0.85, UNSCHEDULABLE, line, FREE_CAPACITY, "fix-scheduling"
-    )
-
-
 def memory_finding(
     strength: float, summary: str, line: str, container: str, limit: float | None
 ) -> Finding:
@@ -88,3 +81,22 @@ def clip(text: str, size: int = 400) -> str:
         return text
     head = size // 3
     return f"{text[:head]} … {text[-(size - head - 3) :]}"
+
+
+def unschedulable(message: str, line: str, claims: tuple[str, ...] = ()) -> Finding:
+    """The scheduler's refusal: a volume claim not bound, else a lack of room."""
+    lowered = message.lower()
+    if "unbound" in lowered and "persistentvolumeclaim" in lowered:
+        shown = f" (PVC {', '.join(claims)})" if claims else ""
+        return Finding(
+            "mount",
+            "infrastructure",
+            0.85,
+            "The model's volume claim is not bound: no volume to schedule with",
+            line + shown,
+            "Check the PVC's StorageClass and provisioner (kubectl describe pvc).",
+            "fix-config",
+        )
+    return Finding(
+        "scheduling", "infrastructure", 0.85, UNSCHEDULABLE, line, FREE_CAPACITY, "fix-scheduling"
+    )

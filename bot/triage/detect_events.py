@@ -17,7 +17,7 @@ from bot.triage.detect_common import (
     OOM,
     PRESSURE,
     clip,
-    scheduling_finding,
+    unschedulable,
 )
 from bot.triage.detect_pods import RevisionOf
 
@@ -38,7 +38,7 @@ def event_findings(
         message = ev.message.lower()
         found: Finding | None = None
         if ev.reason == "FailedScheduling":
-            found = scheduling_finding(line)
+            found = unschedulable(ev.message, line, pod.claims if pod is not None else ())
         elif ev.reason in ("FailedMount", "FailedAttachVolume"):
             if pod is not None and pod.claims:
                 line += f" (PVC {', '.join(pod.claims)})"

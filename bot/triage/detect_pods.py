@@ -30,7 +30,7 @@ from bot.triage.detect_common import (
     clip,
     from_message,
     memory_finding,
-    scheduling_finding,
+    unschedulable,
 )
 from bot.triage.log_patterns import LogPattern
 
@@ -158,7 +158,7 @@ def pod_findings(
                 out.append(found.at(pod=pod.name, revision=pod.revision, node=pod.node))
             if cond.type == "PodScheduled" and cond.status == "False":
                 line = f"cannot be scheduled: {clip(cond.message or cond.reason)}"
-                found = scheduling_finding(line)
+                found = unschedulable(cond.message, line, pod.claims)
                 out.append(found.at(pod=pod.name, revision=pod.revision, began=cond.since))
     return out
 

@@ -114,7 +114,8 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "cuda-oom",
         r"CUDA out of memory|cuda\w*\.OutOfMemoryError|CUDA error: out of memory"
         r"|cudaErrorMemoryAllocation|RESOURCE_EXHAUSTED: OOM when allocating"
-        r"|CUBLAS_STATUS_ALLOC_FAILED",
+        r"|CUBLAS_STATUS_ALLOC_FAILED|larger than the maximum number of tokens that can be"
+        r" stored in KV cache|No available memory for the cache blocks",
         "gpu-memory",
         _INFRA,
         0.85,
@@ -138,7 +139,9 @@ CATALOGUE: tuple[LogPattern, ...] = (
         r"|An error occurred \((?:403|404|AccessDenied|NoSuchBucket|NoSuchKey|InvalidAccessKeyId"
         r"|SignatureDoesNotMatch|ExpiredToken)\)|The specified (?:bucket|key) does not exist"
         r"|google\.api_core\.exceptions\.(?:Forbidden|NotFound)|ResourceNotFoundError"
-        r"|storage-initializer.*(?:denied|not found|failed)",
+        r"|storage-initializer.*(?:denied|not found|failed)"
+        r"|couldn't connect to 'https://huggingface\.co'|Repository Not Found for url"
+        r"|401 Client Error.{0,80}huggingface|Can't load (?:tokenizer|the model) for",
         "storage",
         _INFRA,
         0.85,
@@ -176,11 +179,54 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "fix-data",
     ),
     pattern(
+        "tls",
+        r"x509: certificate|certificate verify failed|CERTIFICATE_VERIFY_FAILED"
+        r"|certificate has expired|SSLError",
+        "dependency",
+        _INFRA,
+        0.7,
+        "TLS to a dependency fails (certificate)",
+        "Check the dependency's certificate (expiry, CA bundle in the model's image).",
+        "fix-dependency",
+    ),
+    pattern(
+        "disk-full",
+        r"No space left on device|ENOSPC|Disk quota exceeded",
+        "storage",
+        _INFRA,
+        0.75,
+        "The model runs out of disk (No space left on device)",
+        "Give the model's volume room: emptyDir sizeLimit, ephemeral-storage request, or a PVC.",
+        "fix-config",
+    ),
+    pattern(
+        "rbac",
+        r"is forbidden: User \"system:serviceaccount:[\w.-]+:[\w.-]+\" cannot",
+        "config",
+        _INFRA,
+        0.7,
+        "The model's service account lacks a permission it uses (RBAC)",
+        "Grant the Role the model's service account needs, or stop the call.",
+        "fix-config",
+    ),
+    pattern(
+        "exec-format",
+        r"exec format error|exec user process caused",
+        "crash",
+        _INFRA,
+        0.8,
+        "The image does not run on this node (built for another CPU architecture?)",
+        "Build the image for the node's architecture (linux/amd64 or arm64) or pin the nodes.",
+        "fix-image",
+    ),
+    pattern(
         "model-load",
         r"Failed to load model|ModelMissingError|UnpicklingError|Trying to unpickle estimator"
         r"|InconsistentVersionWarning|Error\(s\) in loading state_dict|SafetensorsError"
         r"|Unable to load weights|XGBoostError|Could not load model|model file .* (?:not found"
-        r"|corrupt)|No such file or directory: '?/mnt/models",
+        r"|corrupt)|No such file or directory: '?/mnt/models|Load model failed"
+        r"|failed to load '[\w.-]+' version|UNAVAILABLE: Internal: unable to create"
+        r"|poll failed with error: Internal: failed to load",
         "model-load",
         _INFRA,
         0.8,
@@ -249,6 +295,7 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "config-env",
         r"environment variable [\w'\"]+ (?:is )?not set|KeyError: '(?-i:[A-Z][A-Z0-9_]{2,})'"
         r"|missing required (?:environment|configuration|setting)|Address already in use"
+        r"|Too many open files"
         r"|unrecognized arguments|error: argument|invalid choice|No such option"
         r"|PermissionError: \[Errno 13\]",
         "config",

@@ -5,7 +5,11 @@ order (the task that takes a group's first notification drains the group's queue
 different groups in parallel. Each triage first lets the receiver finish the webhooks it
 is taking in (`TriageQueue.quiet`, at most `yield_seconds`): acknowledging comes first.
 A row is marked done only after the notifier ran, so a crash means at-least-once
-delivery, never a lost triage. On start, rows left pending are queued again.
+delivery, never a lost triage. On start, rows left pending are queued again. A triage
+that raises is tried again at once and at every start, up to `max_attempts` counted in
+the store (`triage.attempts`); then the row is marked failed with the reason and people
+are told "could not triage: ..." with the alert's own text. The notifier only writes
+the message to its outbox (`slack.sender` delivers), so Slack never holds triage back.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from bot.model.alert import Notification
 from bot.model.notifier import Notifier
 from bot.model.report import TriageReport
 from bot.store import Store
+from bot.triage.attempts import TriageAttempts, could_not_triage
 from bot.triage.changes import describe_change
 from bot.triage.pipeline import Pipeline, alert_lines
 from bot.triage.queue import QueuedNotification, TriageQueue
@@ -46,6 +51,7 @@ class TriageWorker:
         *,
         concurrency: int = 4,
         yield_seconds: float = 0.1,
+        max_attempts: int = 3,
     ) -> None:
         self._store = store
         self._queue = queue
@@ -54,6 +60,8 @@ class TriageWorker:
         self._metrics = metrics
         self._concurrency = concurrency
         self._yield_seconds = yield_seconds
+        self._attempts = TriageAttempts(store)
+        self._max_attempts = max_attempts
         self._groups: dict[str, deque[QueuedNotification]] = {}
         self._reports: OrderedDict[str, TriageReport] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -62,6 +70,7 @@ class TriageWorker:
 
     async def start(self) -> None:
         """Queue what a previous run left pending, then start consuming."""
+        await self._attempts.ensure()
         leftovers = await self._store.pending()
         for row in leftovers:
             self._queue.put_recovered(QueuedNotification(row.id, row.group_key))
@@ -114,7 +123,7 @@ class TriageWorker:
             try:
                 notification = await self._notification(item)
                 if notification is not None:
-                    await self._process(item.id, item.group_key, notification)
+                    await self._attempt(item, notification)
             except Exception:
                 # The row stays pending (retried at the next start); the group's later
                 # notifications still get their triage now.
@@ -122,6 +131,37 @@ class TriageWorker:
             finally:
                 self._queue.done(item)
                 self._metrics.queue_depth.set(self._queue.depth)
+
+    async def _attempt(self, item: QueuedNotification, notification: Notification) -> None:
+        while True:
+            try:
+                await self._process(item.id, item.group_key, notification)
+                return
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}"[:300]
+                log.exception("triage failed", extra={"group_key": item.group_key, "id": item.id})
+                attempts = await self._attempts.failed(item.id, reason)
+                if attempts >= self._max_attempts:
+                    await self._give_up(item, notification, f"{reason} ({attempts} attempts)")
+                    return
+
+    async def _give_up(
+        self, item: QueuedNotification, notification: Notification, reason: str
+    ) -> None:
+        """Mark the row failed and post what the alert itself says, with why."""
+        report = could_not_triage(notification, reason)
+        previous = await self._previous(item.group_key)
+        try:
+            await self._notifier.notify(report, describe_change(previous, report))
+        except Exception:
+            self._metrics.notifier_errors.labels(type(self._notifier).__name__).inc()
+            log.exception("notifier failed", extra={"group_key": item.group_key})
+        await self._store.save_report(report)
+        self._remember(report)
+        await self._store.finish_notification(item.id, "failed", reason)
+        log.error(
+            "triage given up", extra={"group_key": item.group_key, "id": item.id, "error": reason}
+        )
 
     async def _notification(self, item: QueuedNotification) -> Notification | None:
         body = item.body if item.body is not None else await self._store.body(item.id)
@@ -143,13 +183,14 @@ class TriageWorker:
             if result.note:
                 self._metrics.collector_notes.labels(result.collector).inc()
         change = describe_change(previous, report)
-        # Notify before the row is marked done: a crash in between repeats a message
-        # (at least once) instead of losing one.
+        # Notify (write the message to the outbox) before the row is marked done: a crash in
+        # between repeats a message (at least once) instead of losing one. A notifier that
+        # raises fails the attempt, so the triage is tried again rather than dropped.
         try:
             await self._notifier.notify(report, change)
         except Exception:
             self._metrics.notifier_errors.labels(type(self._notifier).__name__).inc()
-            log.exception("notifier failed", extra={"group_key": group_key})
+            raise
         await self._store.save_report(report, finished=ident)
         self._remember(report)
         log.info(

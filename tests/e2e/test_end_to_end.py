@@ -72,7 +72,7 @@ async def _run(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     seen = _everything(message)
     assert message.text.startswith(f"[FIRING] critical HighErrorRate on {NAMESPACE}/{ISVC}")
     verdict = message.blocks[1]["text"]["text"]
-    assert verdict.startswith("*rollout*"), verdict
+    assert verdict.startswith("*rollout/code*"), verdict
     assert revision_name(ISVC, 3) in seen, "the verdict names the new revision"
     assert "KeyError" in seen, "the new pods' traceback is quoted"
     assert f"Roll back to {revision_name(ISVC, 2)}" in seen

@@ -11,6 +11,11 @@ and 5xx answers are exercised as against Slack. Usage::
         ...
         assert slack.calls("chat.postMessage")[0].args["channel"] == "C1"
 
+Messages are checked as Slack checks them (`tests.fakes.slack_rules`: Block Kit through
+slack-sdk's block models, `invalid_blocks`, `msg_too_long`); with `limits` set the fake
+answers 429 + Retry-After past Slack's per-channel and per-method rates, and counts them
+in `rate_limited`.
+
 Served: chat.postMessage, chat.update, chat.postEphemeral, auth.test,
 files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
 `files_upload_v2` calls), usergroups.users.list, apps.connections.open and a websocket
@@ -29,6 +34,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
+
+from tests.fakes.slack_rules import RateLimits, message_problem
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -80,6 +87,8 @@ class FakeSlack:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    limits: RateLimits | None = None
+    rate_limited: list[Call] = field(default_factory=list)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fail(
@@ -138,7 +147,16 @@ class FakeSlack:
         args = await self._args(request)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") or str(args.pop("token", ""))
-        self.calls_log.append(Call(method, args, request.content_type, token))
+        call = Call(method, args, request.content_type, token)
+        self.calls_log.append(call)
+        wait = self.limits.retry_after(method, args) if self.limits else None
+        if wait is not None:
+            self.rate_limited.append(call)
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
         queue = self.failures.get(method, [])
         if queue:
             failure = queue[0]
@@ -166,6 +184,9 @@ class FakeSlack:
         channel = str(args.get("channel", ""))
         if not channel or channel.startswith("CMISSING"):
             return {"ok": False, "error": "channel_not_found"}
+        problem = message_problem(args)
+        if problem:
+            return {"ok": False, "error": problem}
         thread = args.get("thread_ts")
         if thread and (channel, thread) not in self.messages:
             return {"ok": False, "error": "thread_not_found"}
@@ -181,6 +202,9 @@ class FakeSlack:
         message = self.messages.get(key)
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        problem = message_problem(args)
+        if problem:
+            return {"ok": False, "error": problem}
         message.text = str(args.get("text", message.text))
         message.blocks = args.get("blocks", message.blocks)
         message.attachments = args.get("attachments", message.attachments)

@@ -41,7 +41,7 @@ def make_settings(slack: FakeSlack, tmp_path: Path) -> MakeSettings:
             "slack_channel": "C1",
             "slack_signing_secret": "s3cret",
             "slack_allowed_users": ["U1"],
-            "slack": {"retries": 3, "retry_interval_seconds": 0.01},
+            "slack": {"retries": 3, "retry_interval_seconds": 0.01, "reply_window_seconds": 0},
             "actions": {"poll_seconds": 0.05},
         }
         for key, value in overrides.items():
@@ -68,14 +68,26 @@ async def tables(store: Store) -> SlackTables:
 
 
 @pytest.fixture
-def make_notifier(
+async def make_notifier(
     make_settings: MakeSettings, session: aiohttp.ClientSession, tables: SlackTables
-) -> Callable[..., SlackNotifier]:
-    def build(settings: Settings | None = None, **kwargs: Any) -> SlackNotifier:
-        settings = settings or make_settings()
-        return SlackNotifier(make_client(settings, session), tables, settings, **kwargs)
+) -> AsyncIterator[Callable[..., SlackNotifier]]:
+    """Notifiers whose senders run (unless `start=False`) until the test ends."""
+    made: list[SlackNotifier] = []
 
-    return build
+    def build(
+        settings: Settings | None = None, *, start: bool = True, **kwargs: Any
+    ) -> SlackNotifier:
+        settings = settings or make_settings()
+        client = make_client(settings, session, retries=False)
+        notifier = SlackNotifier(client, tables, settings, **kwargs)
+        if start:
+            made.append(notifier)
+            notifier.sender.start()
+        return notifier
+
+    yield build
+    for notifier in made:
+        await notifier.close()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ async def kube() -> AsyncIterator[FakeKube]:
 
 async def post_message(service: Any, slack: FakeSlack) -> Message:
     await service.notifier().notify(report(isvc(), drift()), Change("new"))
+    await service.notifier().sender.idle()
     [message] = slack.channel_messages("C1")
     return message
 

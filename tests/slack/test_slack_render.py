@@ -26,6 +26,8 @@ from bot.slack.limits import MARKER, violations
 from bot.slack.render import MessageState, render_message
 from tests.slack.reports import GROUP_KEY, T0, drift, events, isvc, logs, pods, report
 
+FEEDBACK = {"tb:feedback:right", "tb:feedback:wrong"}
+
 
 def all_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [*message["blocks"], *(b for a in message["attachments"] for b in a["blocks"])]
@@ -45,7 +47,8 @@ def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_firing_message_shows_header_verdict_evidence_and_links() -> None:
-    message = render_message(report(isvc(), pods(), events(), drift(), logs()))
+    hosts = {"am", "prom", "runbooks.example"}
+    message = render_message(report(isvc(), pods(), events(), drift(), logs()), link_hosts=hosts)
     header = message["blocks"][0]["text"]["text"]
     assert header.startswith("🔴 FIRING · critical · HighErrorRate · models/wine")
     verdict = message["blocks"][1]["text"]["text"]
@@ -69,7 +72,7 @@ def test_buttons_carry_typed_payloads_and_destructive_ones_confirm() -> None:
     found = buttons(message)
     assert set(found) == {
         "tb:ack", "tb:silence:1h", "tb:silence:4h", "tb:silence:24h",
-        "tb:rollback:wine-predictor-00001", "tb:retrain",
+        "tb:rollback:wine-predictor-00001", "tb:retrain", *FEEDBACK,
     }  # fmt: skip
     rollback = found["tb:rollback:wine-predictor-00001"]
     payload = ButtonPayload.unpack(rollback["value"])
@@ -91,7 +94,8 @@ def test_raw_deployment_rollback_confirm_shows_the_spec_diff() -> None:
 
 def test_no_rollback_without_history_and_no_retrain_without_drift() -> None:
     message = render_message(report(pods(), category="infrastructure"))
-    assert set(buttons(message)) == {"tb:ack", "tb:silence:1h", "tb:silence:4h", "tb:silence:24h"}
+    expected = {"tb:ack", "tb:silence:1h", "tb:silence:4h", "tb:silence:24h", *FEEDBACK}
+    assert set(buttons(message)) == expected
 
 
 def test_resolved_is_green_with_resolved_time_and_only_ack() -> None:

@@ -87,6 +87,37 @@ LINES = [
         "configuration",
     ),
     (
+        "requests.exceptions.SSLError: HTTPSConnectionPool(host='features.internal', port=443):"
+        " [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired",
+        "tls",
+        "certificate",
+    ),
+    ("OSError: [Errno 28] No space left on device: '/mnt/models/model.bin'", "disk-full", "disk"),
+    (
+        'kubernetes.client.exceptions.ApiException: (403) configmaps "features" is forbidden: '
+        'User "system:serviceaccount:models:default" cannot get resource "configmaps"',
+        "rbac",
+        "RBAC",
+    ),
+    ("exec /usr/bin/python3: exec format error", "exec-format", "architecture"),
+    (
+        "E1102 05:09:02.530911 1 model_lifecycle.cc:630] failed to load 'resnet50' version 1: "
+        "Invalid argument: unexpected inference output 'fc1000'",
+        "model-load",
+        "model file",
+    ),
+    (
+        "ValueError: The model's max seq len (32768) is larger than the maximum number of tokens"
+        " that can be stored in KV cache (21344).",
+        "cuda-oom",
+        "GPU memory",
+    ),
+    (
+        "OSError: We couldn't connect to 'https://huggingface.co' to load this file",
+        "storage-fetch",
+        "storage",
+    ),
+    (
         "AttributeError: 'NoneType' object has no attribute 'predict_proba'",
         "code-error",
         "code",

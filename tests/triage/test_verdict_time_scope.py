@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.model.alert import Notification
 from bot.model.cluster_evidence import (
+    Condition,
     ContainerState,
     InferenceServiceEvidence,
     LogExcerpt,
@@ -199,3 +200,17 @@ def test_a_canary_still_splitting_traffic_is_a_rollout_in_progress() -> None:
     evidence[1] = PodsEvidence((pod(R1, 0, CRASHING, ready=False), pod(R2, 1)))
     verdict = decide(TARGET, evidence, notification())
     assert verdict.category == "infrastructure" and "rollback_to" not in verdict.details
+
+
+def test_an_unbound_volume_claim_is_a_volume_problem_not_capacity() -> None:
+    pending = PodState(
+        name=f"{R1}-deployment-abc-0", phase="Pending", ready=False, revision=R1,
+        claims=("whisper-models",),
+        conditions=(Condition("PodScheduled", "False", "Unschedulable",
+                              "0/3 nodes are available: pod has unbound immediate "
+                              "PersistentVolumeClaims."),),
+    )  # fmt: skip
+    evidence: list[Evidence] = [service(revision(R1, 9000)), PodsEvidence((pending,))]
+    verdict = decide(TARGET, evidence, notification())
+    assert (verdict.category, verdict.cause) == ("infrastructure", "mount")
+    assert any("whisper-models" in r for r in verdict.reasons)

@@ -1,0 +1,310 @@
+"""The sender: drains the Slack outbox under Slack's rate limits, apart from triage.
+
+Started and stopped by `slack.notifier` (which `slack.service` starts); woken by the
+notifier whenever it queued something. The worker only writes the desired message to the
+outbox (`slack.outbox`), so nothing Slack does (429, 5xx, a dead network) reaches triage.
+
+Each turn takes the next op of every group (`slack.outbox.Head`) and sends those whose
+Slack limit has room (`slack.pace`): a group's first message before any update, updates before
+thread replies, so every group gets its message first in a storm. Only the newest state
+of a message is ever sent (the outbox replaces an unsent message in place), and thread
+replies are held `reply_window_seconds` after the first of them, then merged into one.
+A 429 blocks that limit for Retry-After and the op stays pending; other channels and
+methods go on. A 5xx or a dropped connection
+backs off that limit; a permanent error marks the op dead with the reason. A group with no
+channel waits (its reason shown by `/api/triages`) until a restart with the channel set.
+Storm mode (`slack.digest`): more than `storm_groups_per_minute` groups opening in one
+channel within a minute post one digest message, updated in place, listing them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.slack.digest import Storm, render_digest
+from bot.slack.errors import describe as _error
+from bot.slack.errors import retry_after as _retry_after
+from bot.slack.errors import transient as _transient
+from bot.slack.limits import violations
+from bot.slack.outbox import GroupMessage, Head, Op, SlackTables
+from bot.slack.pace import Key, Pacer
+from bot.slack.routing import choose_channel
+
+log = logging.getLogger(__name__)
+
+NO_CHANNEL = "no Slack channel for this group: set TRIAGE_BOT_SLACK_CHANNEL or a route"
+MAX_WAIT = 1.0
+
+
+def _key(head: Head) -> Key:
+    if head.kind == "message" and head.ts is not None:
+        return ("update",)
+    return ("post", head.channel)
+
+
+def _rank(head: Head) -> int:
+    """First posts, then updates, then replies and charts."""
+    if head.kind == "message":
+        return 0 if head.ts is None else 1
+    return 2
+
+
+class Sender:
+    """One background task draining the outbox; see the module docstring."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        tables: SlackTables,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        slack = settings.slack
+        self._client = client
+        self._tables = tables
+        self._settings = settings
+        self._clock = clock
+        self._pacer = Pacer(
+            {
+                "post": (slack.channel_messages_per_second, float(slack.channel_burst)),
+                "update": (slack.updates_per_minute / 60.0, 2.0),
+            }
+        )
+        self._storm = Storm(slack.storm_groups_per_minute, slack.digest_interval_seconds)
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._noted: set[str] = set()
+        self._rerouted = False
+        self._wakes = 0  # a wake during a turn means that turn may have missed something
+
+    # --- what the notifier uses -------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something was queued: look at the outbox now."""
+        self._idle.clear()
+        self._wakes += 1
+        self._wake.set()
+
+    def opened(self, channel: str, gid: str) -> None:
+        """A group's first message was queued (storm detection)."""
+        self._storm.open(channel, gid, self._clock())
+
+    def start(self) -> None:
+        """Start draining (what a previous run left pending goes first); in a running loop."""
+        self._task = asyncio.create_task(self._run(), name="slack-sender")
+        self.wake()
+
+    async def close(self) -> None:
+        """Stop draining; unsent ops stay in the outbox for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is left that could be sent now (tests, shutdown)."""
+        self.wake()
+        async with asyncio.timeout(timeout):
+            await self._idle.wait()
+
+    # --- the loop ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        await self._tables.unclaim_all()
+        while True:
+            wakes = self._wakes
+            try:
+                wait = await self._turn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a store hiccup must not end delivery for good
+                log.exception("slack sender turn failed")
+                wait = MAX_WAIT
+            if wait is None and wakes != self._wakes:
+                wait = 0.0
+            elif wait is None:
+                self._idle.set()
+                wait = MAX_WAIT * 30
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _turn(self) -> float | None:
+        """Send what may go now; seconds until more could, None when nothing waits."""
+        now = self._clock()
+        soonest: float | None = None
+        for channel in self._storm.due(now):
+            wait = await self._digest(channel, now)
+            soonest = wait if soonest is None else min(soonest, wait)
+        every = await self._tables.heads()
+        heads = [h for h in every if await self._routed(h)]
+        heads.sort(key=lambda h: (_rank(h), h.op_id))
+        sent = self._rerouted
+        self._rerouted = False
+        wall = datetime.now(UTC)
+        window = self._settings.slack.reply_window_seconds
+        for head in heads:
+            now = self._clock()
+            wait = self._pacer.wait(_key(head), now)
+            if head.kind == "reply":  # let the window's other changes join this reply
+                wait = max(wait, window - (wall - head.created_at).total_seconds())
+            if wait > 0:
+                soonest = wait if soonest is None else min(soonest, wait)
+                continue
+            self._pacer.take(_key(head), now)
+            await self._send_head(head)
+            sent = True
+        if sent:
+            return 0.0
+        if soonest is None:
+            return None
+        return min(max(soonest, 0.01), MAX_WAIT)
+
+    async def _routed(self, head: Head) -> bool:
+        """True when the group has a channel (choosing one now if the config gives one)."""
+        if head.channel:
+            return True
+        stored = await self._tables.load(head.group_id)
+        slack = self._settings.slack
+        labels = stored.report.common_labels if stored else {}
+        channel = choose_channel(labels, slack.routes, self._settings.slack_channel)
+        if channel:
+            await self._tables.set_channel(head.group_id, channel)
+            self._rerouted = True  # the next turn sees it with its channel
+            return False
+        if head.group_id not in self._noted:
+            self._noted.add(head.group_id)
+            await self._tables.note(head.group_id, NO_CHANNEL)
+            log.error("slack message held", extra={"group": head.group_id, "error": NO_CHANNEL})
+        return False
+
+    async def _send_head(self, head: Head) -> None:
+        ops = await self._tables.pending(head.group_id)
+        if not ops:
+            return
+        batch = [op for op in ops if op.id == head.op_id]
+        if head.kind == "reply":  # every change waiting for the thread goes in one reply
+            batch = [op for op in ops if op.kind == "reply"]
+        if not batch:
+            return
+        batch = await self._tables.claim([op.id for op in batch])
+        ids = [op.id for op in batch]
+        try:
+            await self._send(head, batch)
+        except Exception as exc:
+            await self._failed(head, ids, exc)
+        else:
+            await self._tables.finish_many(ids, "sent")
+
+    async def _failed(self, head: Head, ids: list[int], exc: Exception) -> None:
+        error = _error(exc)
+        retry_after = _retry_after(exc)
+        now = self._clock()
+        if retry_after is not None:
+            self._pacer.block(_key(head), now + retry_after, drain=True)
+        elif _transient(exc):
+            self._pacer.block(_key(head), now + self._settings.slack.retry_interval_seconds)
+        else:
+            log.error("slack send failed", extra={"group": head.group_id, "error": error})
+            await self._tables.finish_many(ids, "dead", error)
+            return
+        log.warning("slack send deferred", extra={"group": head.group_id, "error": error})
+        await self._tables.finish_many(ids, "pending", error)
+
+    async def _send(self, head: Head, batch: list[Op]) -> None:
+        op = batch[0]
+        if op.kind == "message":
+            await self._send_message(head, op)
+            return
+        if head.ts is None:
+            raise ValueError("the group's message was never posted")
+        if op.kind == "reply":
+            text = "\n".join(str(o.body["text"]) for o in batch)
+            await self._client.chat_postMessage(channel=head.channel, thread_ts=head.ts, text=text)
+            return
+        await self._client.files_upload_v2(
+            channel=head.channel,
+            thread_ts=head.ts,
+            file=op.data or b"",
+            filename=str(op.body.get("filename", "chart.png")),
+            title=str(op.body.get("title", "chart")),
+        )
+
+    async def _send_message(self, head: Head, op: Op) -> None:
+        body = op.body
+        broken = violations(body)
+        if broken:  # render guarantees this; a guard so Slack never sees a bad message
+            raise ValueError("message breaks Slack limits: " + "; ".join(broken[:3]))
+        common: dict[str, Any] = {
+            "text": body["text"],
+            "blocks": body["blocks"],
+            "attachments": body["attachments"],
+        }
+        if head.ts is not None:
+            try:
+                await self._client.chat_update(channel=head.channel, ts=head.ts, **common)
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") != "message_not_found":
+                    raise
+                log.warning("message gone; posting a new one", extra={"group": head.group_id})
+        resp = await self._client.chat_postMessage(
+            channel=head.channel, unfurl_links=False, unfurl_media=False, **common
+        )
+        await self._tables.set_ref(head.group_id, str(resp["channel"]), str(resp["ts"]))
+
+    # --- storm digest -----------------------------------------------------------------
+
+    async def _digest(self, channel: str, now: float) -> float:
+        """Post or refresh the channel's digest; seconds until it may be refreshed again."""
+        storm = self._storm
+        groups: list[GroupMessage] = []
+        for gid in storm.listed[channel]:
+            stored = await self._tables.load(gid)
+            if stored is not None:
+                groups.append(stored)
+        body = render_digest(groups, raging=storm.raging(channel, now))
+        text = body["text"] + repr(body["blocks"])
+        ts = storm.digest_ts.get(channel)
+        if text == storm.last_body.get(channel):
+            storm.sent_at[channel] = now
+            if not storm.raging(channel, now) and all(g.ts for g in groups):
+                # The storm is over and every group has its own message: the next storm
+                # gets a digest of its own.
+                storm.listed[channel] = []
+                storm.digest_ts.pop(channel, None)
+                storm.last_body.pop(channel, None)
+            return storm.interval
+        key: Key = ("update",) if ts else ("post", channel)
+        wait = self._pacer.wait(key, now)
+        if wait > 0:
+            return wait
+        self._pacer.take(key, now)
+        try:
+            if ts:
+                await self._client.chat_update(channel=channel, ts=ts, **body)
+            else:
+                resp = await self._client.chat_postMessage(
+                    channel=channel, unfurl_links=False, unfurl_media=False, **body
+                )
+                storm.digest_ts[channel] = str(resp["ts"])
+        except Exception as exc:
+            retry_after = _retry_after(exc)
+            backoff = retry_after or self._settings.slack.retry_interval_seconds
+            self._pacer.block(key, now + backoff, drain=retry_after is not None)
+            log.warning("digest deferred", extra={"channel": channel, "error": _error(exc)})
+            return retry_after or 1.0
+        storm.sent_at[channel] = now
+        storm.last_body[channel] = text
+        return storm.interval
