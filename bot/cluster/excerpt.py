@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.redaction import redact
 
 MAX_LINES = 14
-MAX_LINE_CHARS = 240
+MAX_LINE_CHARS = 400
 
 _TIMESTAMP = re.compile(
     r"^\s*(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
@@ -46,8 +46,20 @@ def _strip_timestamp(line: str) -> str:
     return _TIMESTAMP.sub("", line, count=1).rstrip()
 
 
+def _shorten_to(line: str, size: int) -> str:
+    if len(line) <= size:
+        return line
+    head = size // 2
+    return f"{line[:head]} … {line[-(size - head - 3) :]}"
+
+
 def _shorten(line: str) -> str:
-    return line if len(line) <= MAX_LINE_CHARS else line[: MAX_LINE_CHARS - 1] + "…"
+    """At most `MAX_LINE_CHARS`, keeping the start and the end: an exception chain names
+    its cause last ("... Caused by ...: Connection refused")."""
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    head = MAX_LINE_CHARS // 2
+    return f"{line[:head]} … {line[-(MAX_LINE_CHARS - head - 3) :]}"
 
 
 def _summarise_traceback(block: list[str]) -> str:
@@ -56,8 +68,10 @@ def _summarise_traceback(block: list[str]) -> str:
     last = block[frames[-1]].strip() if frames else ""
     code = block[frames[-1] + 1].strip() if frames and frames[-1] + 1 < len(block) - 1 else ""
     exception = block[-1].strip()
-    where = f" at {last}" + (f": {code}" if code else "") if last else ""
-    return f"{exception} (traceback{where})"
+    # The exception first and whole where it fits: the frame is where, the exception why.
+    where = f" at {last}" + (f": {code[:80]}" if code else "") if last else ""
+    room = MAX_LINE_CHARS - len(where) - len(" (traceback)")
+    return f"{_shorten_to(exception, max(room, 200))} (traceback{where})"
 
 
 def _blocks(lines: list[str]) -> list[tuple[str, bool]]:

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 
 from bot.cluster import parsing as p
 from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader, NotFound
-from bot.model.cluster_evidence import (
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.kserve_evidence import (
     RAW_MODES,
     InferenceServiceEvidence,
     ModelStatus,
     Revision,
     TrafficTarget,
 )
-from bot.model.collector import CollectorError, TriageContext
 from bot.redaction import redact
 
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
@@ -111,17 +112,25 @@ def _env(pod_spec: JSON) -> tuple[str, ...]:
     return tuple(out)
 
 
+_SECRET_FLAG = re.compile(r"pass|secret|token|key|cred|auth|cert", re.IGNORECASE)
+
+
 def _args(pod_spec: JSON) -> tuple[str, ...]:
     """`--flag=<digest>` of the model container's flags: a changed flag shows, its value not."""
     out = []
     raw_args = _model_container(pod_spec).get("args")
-    for raw in raw_args if isinstance(raw_args, list) else []:
-        text = str(raw)
+    args = [str(a) for a in raw_args] if isinstance(raw_args, list) else []
+    for i, text in enumerate(args):
         if not text.startswith("-"):
             continue
-        flag, _, value = text.partition("=")
-        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
-        out.append(f"{flag}={digest}")
+        flag, eq, value = text.partition("=")
+        if not eq and i + 1 < len(args) and not args[i + 1].startswith("-"):
+            value = args[i + 1]  # `--max-model-len 32768` as two items
+        # A flag's value is shown when short and not secret-named (`--max-model-len=32768`
+        # tells what changed); others only by digest. The redaction boundary runs after.
+        plain = len(value) <= 40 and not _SECRET_FLAG.search(flag)
+        shown = value if plain else "#" + hashlib.sha256(value.encode()).hexdigest()[:8]
+        out.append(f"{flag}={shown}")
     return tuple(out)
 
 

@@ -22,7 +22,7 @@ MODEL_CONTAINER = "kserve-container"
 SIDECARS = frozenset(
     {"queue-proxy", "istio-proxy", "istio-init", "linkerd-proxy", "storage-initializer", "agent"}
 )
-MAX_PODS = 3
+MAX_PODS = 4
 QUEUE_PROXY = "queue-proxy"
 # Waiting reasons of a container that has never run: it has no log to read.
 _NEVER_STARTED = (
@@ -50,10 +50,19 @@ def _trouble(state: PodState) -> tuple[int, int]:
 def pick_pods(
     pods: list[JSON], states: list[PodState], limit: int = MAX_PODS
 ) -> list[tuple[JSON, PodState]]:
-    """The pods whose logs say most: restarted or unready first, then the newest."""
-    pairs = list(zip(pods, states, strict=True))
+    """The pods whose logs say most: restarted or unready first, then the newest, one of
+    each revision before a second of any (a transformer's errors must not hide behind
+    the predictor's newer pods)."""
     # `pods` arrive newest first and sorted() is stable, so ties keep that order.
-    return sorted(pairs, key=lambda item: _trouble(item[1]))[:limit]
+    ranked = sorted(zip(pods, states, strict=True), key=lambda item: _trouble(item[1]))
+    nth: dict[str, int] = {}
+    keys: list[tuple[int, int, int]] = []
+    for position, (_, state) in enumerate(ranked):
+        troubled = _trouble(state)[0] == 0
+        keys.append((0 if troubled else 1, nth.get(state.revision, 0), position))
+        nth[state.revision] = nth.get(state.revision, 0) + 1
+    order = sorted(range(len(ranked)), key=lambda i: keys[i])
+    return [ranked[i] for i in order[:limit]]
 
 
 class LogsCollector:

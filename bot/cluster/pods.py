@@ -216,6 +216,24 @@ def _container(
     )
 
 
+_VOLUME_SOURCES = (
+    ("configMap", "name", "configmap"),
+    ("secret", "secretName", "secret"),
+    ("persistentVolumeClaim", "claimName", "pvc"),
+)
+
+
+def _volumes(spec: JSON) -> tuple[str, ...]:
+    """`thresholds: configmap fraud-thresholds`: each volume and what it reads."""
+    out = []
+    for volume in p.items(spec.get("volumes")):
+        for key, field, kind in _VOLUME_SOURCES:
+            name = p.text(p.obj(volume.get(key)).get(field))
+            if name:
+                out.append(f"{p.text(volume.get('name'))}: {kind} {name}")
+    return tuple(out)
+
+
 def parse_pod(pod: JSON) -> PodState:
     """A `PodState` from a pod's JSON; unknown fields read as empty."""
     spec = p.obj(pod.get("spec"))
@@ -245,6 +263,7 @@ def parse_pod(pod: JSON) -> PodState:
             if (name := p.text(p.obj(v.get("persistentVolumeClaim")).get("claimName")))
         ),
         created_at=p.timestamp(p.obj(pod.get("metadata")).get("creationTimestamp")),
+        volumes=_volumes(spec),
     )
 
 

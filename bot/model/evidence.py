@@ -1,9 +1,10 @@
 """The base of all evidence, its JSON form, and what a collector and the verdict return.
 
 Collectors (`bot.cluster`, `bot.promql`, `bot.drift`) produce evidence (the kinds are in
-`model.cluster_evidence` and `model.signal_evidence`); `triage.verdict` reads it;
-`notify` and `slack.render` show it. Each kind registers itself by its `kind` name so a
-stored report can be read back typed (`bot.model` imports every kind first).
+`model.cluster_evidence`, `model.kserve_evidence` and `model.signal_evidence`);
+`triage.verdict` reads it; `notify` and `slack.render` show it. Each kind registers
+itself by its `kind` name so a stored report can be read back typed (`bot.model` imports
+every kind first).
 """
 
 from __future__ import annotations

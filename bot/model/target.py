@@ -48,7 +48,7 @@ class TargetLabels(BaseModel):
         "serving_kserve_io_inferenceservice",
     )
     # Knative's queue-proxy series name the revision's Service, `<isvc>-predictor`.
-    knative_service: tuple[str, ...] = ("service_name", "configuration_name")
+    knative_service: tuple[str, ...] = ("service_name", "configuration_name", "revision_name")
     deployment: tuple[str, ...] = ("deployment",)
     pod: tuple[str, ...] = ("pod", "pod_name", "kubernetes_pod_name")
     model: tuple[str, ...] = ("model", "model_name")

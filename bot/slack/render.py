@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from bot.actions.plan import RollbackPlan, plan_from_evidence
-from bot.model.cluster_evidence import InferenceServiceEvidence
+from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.model.report import TriageReport
 from bot.model.signal_evidence import DriftEvidence
 from bot.model.target import Target

@@ -86,13 +86,14 @@ def clip(text: str, size: int = 400) -> str:
 def unschedulable(message: str, line: str, claims: tuple[str, ...] = ()) -> Finding:
     """The scheduler's refusal: a volume claim not bound, else a lack of room."""
     lowered = message.lower()
-    if "unbound" in lowered and "persistentvolumeclaim" in lowered:
+    missing = "unbound" in lowered or "not found" in lowered
+    if missing and "persistentvolumeclaim" in lowered:
         shown = f" (PVC {', '.join(claims)})" if claims else ""
         return Finding(
             "mount",
             "infrastructure",
             0.85,
-            "The model's volume claim is not bound: no volume to schedule with",
+            "The model's volume claim is missing or not bound: no volume to schedule with",
             line + shown,
             "Check the PVC's StorageClass and provisioner (kubectl describe pvc).",
             "fix-config",

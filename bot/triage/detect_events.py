@@ -40,7 +40,12 @@ def event_findings(
         if ev.reason == "FailedScheduling":
             found = unschedulable(ev.message, line, pod.claims if pod is not None else ())
         elif ev.reason in ("FailedMount", "FailedAttachVolume"):
-            if pod is not None and pod.claims:
+            named = [
+                v for v in (pod.volumes if pod is not None else ()) if v.split(":")[0] in ev.message
+            ]
+            if named:
+                line += f" (volume {'; '.join(named)})"
+            elif pod is not None and pod.claims:
                 line += f" (PVC {', '.join(pod.claims)})"
             found = Finding(
                 "mount",
@@ -105,15 +110,25 @@ def event_findings(
                 "Fix the image reference (tag, registry, pull secret).",
                 "fix-image",
             )
-        elif ev.reason == "FailedCreate" and ("quota" in message or "forbidden" in message):
+        elif ev.reason == "FailedCreate" and "quota" in message:
             found = Finding(
-                "scheduling",
+                "capacity",
                 "infrastructure",
                 0.8,
-                "Model pods cannot be created",
+                "The namespace's resource quota stops the model from scaling",
                 line,
-                "Raise the namespace's quota or lower the pods' requests.",
-                "fix-scheduling",
+                "Raise the namespace's ResourceQuota or lower the pods' requests and limits.",
+                "raise-capacity",
+            )
+        elif ev.reason == "FailedCreate" and "forbidden" in message:
+            found = Finding(
+                "config",
+                "infrastructure",
+                0.75,
+                "Model pods are refused at creation (admission or security policy)",
+                line,
+                "Read the refusal: an admission policy, PodSecurity or a webhook rejects the pod.",
+                "fix-config",
             )
         if found is None:
             continue

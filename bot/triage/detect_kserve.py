@@ -8,9 +8,11 @@ is placed on that spec (`rollout.pending_spec`), not on a revision, so the verdi
 
 from __future__ import annotations
 
-from bot.model.cluster_evidence import InferenceServiceEvidence
+from dataclasses import replace
+
 from bot.model.findings import Cause, Finding
-from bot.triage.detect_common import FREE_CAPACITY, OOM, clip, from_message, memory_finding
+from bot.model.kserve_evidence import InferenceServiceEvidence
+from bot.triage.detect_common import OOM, clip, from_message, memory_finding, unschedulable
 from bot.triage.log_patterns import LogPattern
 from bot.triage.rollout import pending_spec
 
@@ -88,15 +90,7 @@ def isvc_findings(
                     "Check the pods' readiness probe, port and start-up time.",
                 )
             elif cond.type == "ResourcesAvailable":
-                fallback = Finding(
-                    "scheduling",
-                    "infrastructure",
-                    0.7,
-                    "The revision cannot get its pods running",
-                    line,
-                    FREE_CAPACITY,
-                    "fix-scheduling",
-                )
+                fallback = replace(unschedulable(cond.message, line), strength=0.7)
             else:
                 fallback = Finding(
                     "crash",

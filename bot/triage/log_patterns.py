@@ -114,7 +114,8 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "cuda-oom",
         r"CUDA out of memory|cuda\w*\.OutOfMemoryError|CUDA error: out of memory"
         r"|cudaErrorMemoryAllocation|RESOURCE_EXHAUSTED: OOM when allocating"
-        r"|CUBLAS_STATUS_ALLOC_FAILED|larger than the maximum number of tokens that can be"
+        r"|CUBLAS_STATUS_ALLOC_FAILED|CUDA failure \d+: out of memory|CUDA_ERROR_OUT_OF_MEMORY"
+        r"|cudaMalloc\w* .{0,60}out of memory|larger than the maximum number of tokens that can be"
         r" stored in KV cache|No available memory for the cache blocks",
         "gpu-memory",
         _INFRA,
@@ -235,9 +236,21 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "fix-config",
     ),
     pattern(
+        "dependency-auth",
+        rf"(?:{_endpoint(1)}.{{0,200}})?(?:password authentication failed|Access denied for user"
+        r"|authentication failed for user|WRONGPASS|invalid username-password pair"
+        r"|NOAUTH Authentication required)",
+        "config",
+        _INFRA,
+        0.8,
+        "A dependency refuses the model's credentials: {endpoint}",
+        "Check the credentials the model uses for {endpoint}: a rotated password or Secret "
+        "the running pods still hold (restart them once the Secret is right).",
+        "fix-config",
+    ),
+    pattern(
         "dependency-timeout",
-        rf"{_endpoint(1)}.{{0,200}}(?:timed? ?out|timeout expired|deadline exceeded"
-        rf"|Max retries exceeded)"
+        rf"{_endpoint(1)}.{{0,200}}(?:timed? ?out|timeout expired|deadline exceeded)"
         rf"|(?:timed? ?out|deadline exceeded|ConnectTimeout|ReadTimeout).{{0,120}}{_endpoint(2)}",
         "dependency",
         _INFRA,
@@ -253,7 +266,7 @@ CATALOGUE: tuple[LogPattern, ...] = (
         "dependency",
         _INFRA,
         0.8,
-        "A dependency refuses connections: {endpoint}",
+        "A dependency refuses connections (connection refused): {endpoint}",
         _DEP_ACTION,
         "fix-dependency",
     ),

@@ -12,8 +12,8 @@ from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.model.cluster_evidence import RAW_MODES, InferenceServiceEvidence, Revision
 from bot.model.findings import duration
+from bot.model.kserve_evidence import RAW_MODES, InferenceServiceEvidence, Revision
 
 ROLLOUT_WINDOW = timedelta(minutes=60)  # a change this long before the alert is "recent"
 ROLLOUT_GRACE = timedelta(minutes=5)  # alert start is approximate (the `for:` clause)
@@ -55,8 +55,20 @@ def _differences(old: Revision, new: Revision) -> tuple[str, ...]:
         f for f in old_args.keys() | new_args.keys() if old_args.get(f) != new_args.get(f)
     )
     if flags:
-        out.append("args " + ", ".join(flags[:6]) + (" …" if len(flags) > 6 else ""))
+        shown = [_flag(f, old_args.get(f), new_args.get(f)) for f in flags[:6]]
+        out.append("args " + ", ".join(shown) + (" …" if len(flags) > 6 else ""))
     return tuple(out)
+
+
+def _flag(name: str, old: str | None, new: str | None) -> str:
+    """`--max-model-len=32768 (was 8192)`; a value known only by digest shows as the name."""
+    if new is None:
+        return f"{name} (removed)"
+    if new.startswith("#"):
+        return name
+    return f"{name}={new}" + (
+        f" (was {old})" if old is not None and not old.startswith("#") else ""
+    )
 
 
 def pending_spec(isvc: InferenceServiceEvidence) -> str:

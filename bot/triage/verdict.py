@@ -27,13 +27,13 @@ from bot.model.alert import Notification
 from bot.model.cluster_evidence import (
     AutoscalerEvidence,
     EventsEvidence,
-    InferenceServiceEvidence,
     LogsEvidence,
     NodesEvidence,
     PodsEvidence,
 )
 from bot.model.evidence import Evidence, Verdict
 from bot.model.findings import Category, Finding, weight
+from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.model.signal_evidence import DriftEvidence, MetricsEvidence
 from bot.model.target import Target
 from bot.triage.advice import Candidate, considered, finding_verdict, rollout_verdict, unknown
@@ -45,7 +45,7 @@ from bot.triage.detect_pods import RevisionOf, node_findings, pod_findings
 from bot.triage.detect_signals import autoscaler_findings, metric_findings
 from bot.triage.log_patterns import CATALOGUE, LogPattern
 from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change
-from bot.triage.verdict_text import health, unknown_reasons
+from bot.triage.verdict_text import about, health, unknown_reasons
 
 E = TypeVar("E", bound=Evidence)
 
@@ -126,7 +126,13 @@ def _rollout(
     }
     confined = [f for f in scoped if f.cause not in elsewhere]
     if not confined:
-        return Candidate("rollout", 0.45, None), set()
+        # A change with nothing wrong in its scope is a suspect only while nothing else is.
+        failing_elsewhere = any(
+            f.revision != new and not f.recovered and f.category == "infrastructure"
+            for f in findings
+            if weights[id(f)] >= 0.25
+        )
+        return Candidate("rollout", 0.28 if failing_elsewhere else 0.45, None), set()
     top = max(confined, key=lambda f: weights[id(f)])
     score = min(0.95, 0.55 + 0.45 * weights[id(top)])
     return Candidate("rollout", score, top, tuple(confined)), {id(f) for f in confined}
@@ -172,18 +178,15 @@ def decide(
     ranked = _candidates(findings, change, start)
     if not ranked or ranked[0].score < MIN_SCORE:
         weak = sorted(findings, key=lambda f: -f.strength)
-        return unknown(
-            target, unknown_reasons(evidence, weak, start, target.names_workload, ROLLOUT_WINDOW)
-        )
+        reasons = unknown_reasons(evidence, weak, start, target.names_workload, ROLLOUT_WINDOW)
+        return unknown(target, (*reasons, *about(notification)))
     winner = ranked[0]
     loser = next((c for c in ranked[1:] if c.top is not None), None)
     if winner.category == "rollout" and change is not None:
         verdict = rollout_verdict(winner, change, findings, evidence, start)
     elif winner.top is None:
-        return unknown(
-            target,
-            unknown_reasons(evidence, findings, start, target.names_workload, ROLLOUT_WINDOW),
-        )
+        reasons = unknown_reasons(evidence, findings, start, target.names_workload, ROLLOUT_WINDOW)
+        return unknown(target, (*reasons, *about(notification)))
     else:
         verdict = finding_verdict(winner, evidence, change, start)
     return replace(verdict, considered=considered(loser, start))

@@ -8,16 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.model.alert import Notification
 from bot.model.cluster_evidence import (
     AutoscalerEvidence,
     EventsEvidence,
-    InferenceServiceEvidence,
     LogsEvidence,
     NodesEvidence,
     PodsEvidence,
 )
 from bot.model.evidence import Evidence
-from bot.model.findings import Finding, duration
+from bot.model.findings import RECOVERED_AFTER, Finding, duration
+from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.model.signal_evidence import DriftEvidence, MetricsEvidence
 
 _SOURCES: tuple[tuple[type[Evidence], str], ...] = (
@@ -38,7 +39,7 @@ def finding_lines(findings: Sequence[Finding], start: datetime, limit: int = 5) 
     nodes = {f.pod: f.node for f in findings if f.pod and f.node}
     for f in findings:
         line = f.line
-        if f.recovered and f.ended is not None and f.ended < start:
+        if f.recovered and f.ended is not None and f.ended < start - RECOVERED_AFTER:
             line += f" ({duration(start - f.ended)} before the alert; healthy since)"
         pods.setdefault(line, [])
         if f.pod and f.pod not in pods[line]:
@@ -124,3 +125,25 @@ def unknown_reasons(
     elif got:
         out.append("no failure, recent change or drift found in what was gathered")
     return tuple(out)
+
+
+_NAMING = (
+    "namespace",
+    "inferenceservice",
+    "model",
+    "model_name",
+    "revision_name",
+    "service_name",
+    "deployment",
+    "pod",
+    "container",
+)
+
+
+def about(notification: Notification) -> tuple[str, ...]:
+    """What the alert's labels name, so an `unknown` still says where to look."""
+    labels = notification.common_labels or (
+        notification.alerts[0].labels if notification.alerts else {}
+    )
+    named = [f"{k}={labels[k]}" for k in _NAMING if labels.get(k)]
+    return (f"the alert names {', '.join(named)}",) if named else ()

@@ -10,12 +10,8 @@ import pytest
 
 from bot.cluster.factory import cluster_collectors
 from bot.config import ConfigError, Settings
-from bot.model.cluster_evidence import (
-    EventsEvidence,
-    InferenceServiceEvidence,
-    LogsEvidence,
-    PodsEvidence,
-)
+from bot.model.cluster_evidence import EventsEvidence, LogsEvidence, PodsEvidence
+from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.model.report import TriageReport
 from bot.model.signal_evidence import DriftEvidence, FeatureDrift
 from tests.cluster.conftest import Triage, run_triage

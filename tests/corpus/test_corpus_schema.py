@@ -109,14 +109,25 @@ def test_logs_belong_to_pods_and_their_containers(slug: str) -> None:
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_the_alert_names_a_target_in_the_snapshot(slug: str) -> None:
-    """The labels lead to the model: its InferenceService, its Deployment, or one of its pods."""
+    """The labels lead to the model: its InferenceService, Deployment, Revision, or a pod.
+
+    Exporters label differently: kube-state-metrics a `pod` or `deployment`, Knative's
+    queue-proxy a `revision_name`/`service_name`, TorchServe and Triton a model name.
+    """
     case = CASES[slug]
     labels = case.alert.labels
     isvcs = named(case, {"InferenceService"})
+    services = {
+        rev["metadata"]["labels"].get("serving.knative.dev/service")
+        for rev in objects_of(case, "Revision")
+    }
     targets = [
         labels.get("inferenceservice") in isvcs,
+        labels.get("model_name") in isvcs,
         labels.get("deployment") in named(case, {"Deployment"}),
         labels.get("pod") in named(case, {"Pod"}),
+        labels.get("revision_name") in named(case, {"Revision"}),
+        labels.get("service_name") in services,
     ]
     assert any(targets), f"no object answers to the alert's labels {labels}"
     assert labels.get("namespace") == "models"

@@ -85,6 +85,16 @@ def target_isvc(case: Case) -> str:
     labels = case.alert.labels
     if "inferenceservice" in labels:
         return labels["inferenceservice"]
+    if "model_name" in labels and labels["model_name"] in named(case, {"InferenceService"}):
+        return labels["model_name"]
+    # Knative's queue-proxy metrics name the revision and its Knative Service, not the model.
+    for obj in objects_of(case, "Revision"):
+        meta = obj["metadata"]
+        if meta["name"] == labels.get("revision_name") or (
+            "revision_name" not in labels
+            and meta["labels"].get("serving.knative.dev/service") == labels.get("service_name")
+        ):
+            return str(meta["labels"][ISVC_LABEL])
     for obj in case.objects:
         if obj["kind"] in ("Pod", "Deployment") and obj["metadata"]["name"] in (
             labels.get("pod"),

@@ -9,16 +9,15 @@ from bot.model.alert import AlertStatus
 from bot.model.cluster_evidence import (
     ContainerState,
     EventsEvidence,
-    InferenceServiceEvidence,
     KubeEvent,
     LogExcerpt,
     LogsEvidence,
     PodsEvidence,
     PodState,
-    Revision,
 )
 from bot.model.evidence import CollectorResult, Evidence, Verdict
 from bot.model.findings import Category
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
 from bot.model.report import AlertLine, TriageReport
 from bot.model.signal_evidence import DriftEvidence, FeatureDrift
 from bot.model.target import Target

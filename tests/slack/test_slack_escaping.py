@@ -20,15 +20,14 @@ from bot.model.cluster_evidence import (
     Condition,
     ContainerState,
     EventsEvidence,
-    InferenceServiceEvidence,
     KubeEvent,
     LogExcerpt,
     LogsEvidence,
     PodsEvidence,
     PodState,
-    Revision,
 )
 from bot.model.evidence import Verdict
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
 from bot.model.report import TriageReport
 from bot.model.signal_evidence import DriftEvidence, FeatureDrift, MetricsEvidence, Series
 from bot.model.target import Target

@@ -61,7 +61,7 @@ LINES = [
         "Max retries exceeded with url: /get-online-features (Caused by "
         "NewConnectionError('Failed to establish a new connection: [Errno 111] Connection "
         "refused'))",
-        "dependency-timeout",
+        "dependency-refused",
         "feast.svc:6566",
     ),
     (
@@ -81,6 +81,12 @@ LINES = [
         "memory",
     ),
     ("KeyError: 'MODEL_BUCKET'", "config-env", "configuration"),
+    (
+        'psycopg2.OperationalError: connection to server at "pg.data.svc" (10.96.1.4), port 5432'
+        ' failed: FATAL:  password authentication failed for user "ranker"',
+        "dependency-auth",
+        "pg.data.svc:5432",
+    ),
     (
         "ltv_server.py: error: unrecognized arguments: --db-password-file",
         "config-env",

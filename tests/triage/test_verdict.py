@@ -15,15 +15,14 @@ from bot.model.cluster_evidence import (
     Condition,
     ContainerState,
     EventsEvidence,
-    InferenceServiceEvidence,
     KubeEvent,
     LogExcerpt,
     LogsEvidence,
     PodsEvidence,
     PodState,
-    Revision,
 )
 from bot.model.evidence import Evidence
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
 from bot.model.signal_evidence import DriftEvidence, FeatureDrift, MetricsEvidence, ResourceUse
 from bot.model.target import Target
 from bot.triage.verdict import decide

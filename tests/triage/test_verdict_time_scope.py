@@ -9,16 +9,13 @@ from bot.model.alert import Notification
 from bot.model.cluster_evidence import (
     Condition,
     ContainerState,
-    InferenceServiceEvidence,
     LogExcerpt,
     LogsEvidence,
-    ModelStatus,
     PodsEvidence,
     PodState,
-    Revision,
-    TrafficTarget,
 )
 from bot.model.evidence import Evidence
+from bot.model.kserve_evidence import InferenceServiceEvidence, ModelStatus, Revision, TrafficTarget
 from bot.model.signal_evidence import MetricsEvidence
 from bot.triage.verdict import decide
 from tests.triage.test_verdict import START, TARGET, notification
