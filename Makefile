@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot tests bench tools
 
 typecheck: $(STAMP)
-	$(BIN)/mypy bot
+	$(BIN)/mypy bot tests bench tools
 	$(BIN)/lint-imports
 
 $(CHECKOV):

@@ -19,6 +19,7 @@ baseline); it caught fewer shapes, so the ratio is the price of the new ones.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import statistics
 import time
@@ -26,8 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.cluster.excerpt import extract
-from bot.redaction import redact, redact_value
-from bot.triage.evidence import (
+from bot.model.cluster_evidence import (
     ContainerState,
     EventsEvidence,
     KubeEvent,
@@ -36,6 +36,7 @@ from bot.triage.evidence import (
     PodsEvidence,
     PodState,
 )
+from bot.redaction import redact, redact_value
 
 _OLD_KEY = (
     r"(?:pass(?:word|wd)?|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token"
@@ -161,8 +162,8 @@ def main() -> None:
         # weighs on both alike; the ratio is the median of the rounds' ratios.
         old, new = [], []
         for _ in range(args.rounds):
-            old += timed(lambda text=text: old_redact(text), 1)
-            new += timed(lambda text=text: redact(text), 1)
+            old += timed(functools.partial(old_redact, text), 1)
+            new += timed(functools.partial(redact, text), 1)
         show(f"{name}: old redactor", old)
         show(f"{name}: redact", new)
         ratios = sorted(n / o for n, o in zip(new, old, strict=True))

@@ -49,10 +49,10 @@ def _p50(samples: list[float]) -> float:
 
 
 async def _measure(kubeconfig: Path, rounds: int) -> dict[str, Any]:
-    from bot.alerts.models import Notification
     from bot.cluster.factory import cluster_collectors
     from bot.config import CollectorSettings, Settings
-    from bot.triage.collector import TriageContext
+    from bot.model.alert import Notification
+    from bot.model.collector import TriageContext
     from bot.triage.pipeline import Pipeline
     from bot.triage.target import resolve_target
     from bot.triage.verdict import decide

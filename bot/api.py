@@ -13,6 +13,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from bot.actions.audit import AuditLog, audit_handler
+from bot.http_errors import error_response
 from bot.store import Store
 
 MAX_LIMIT = 500
@@ -44,11 +45,9 @@ def triages(store: Store, undelivered: Undelivered | None = None) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         raw = request.query.get("limit", "50")
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            return web.json_response(
-                {"error": f"limit must be an integer from 1 to {MAX_LIMIT}"}, status=400
-            )
+            return error_response(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
         if not store.is_open:
-            return web.json_response({"error": "store is not open"}, status=503)
+            return error_response(503, "store is not open")
         rows = await store.list_triages(int(raw))
         waiting = await undelivered() if undelivered is not None else {}
         for row in rows:

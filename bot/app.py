@@ -23,12 +23,13 @@ from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
 from bot.auth import api_auth
 from bot.config import MIB, Settings
 from bot.drift.service import DriftService
+from bot.http_errors import error_response
 from bot.metrics import BotMetrics
-from bot.notify.base import Notifier
+from bot.model.collector import Collector
+from bot.model.notifier import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.sources import open_pipeline
 from bot.store import Store
-from bot.triage.collector import Collector
 from bot.triage.queue import TriageQueue
 from bot.triage.worker import TriageWorker
 
@@ -66,10 +67,8 @@ STATE = web.AppKey("state", AppState)
 async def _receive(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     if not state.ready():
-        return web.json_response(
-            {"error": "not ready (starting or shutting down), retry later"},
-            status=503,
-            headers={"Retry-After": "5"},
+        return error_response(
+            503, "not ready (starting or shutting down), retry later", headers={"Retry-After": "5"}
         )
     return await state.receiver.handle(request)
 

@@ -20,6 +20,8 @@ import hmac
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from bot.http_errors import error_response
+
 # Paths that need the API token. `/ingest/kserve` is left out on purpose (see above).
 PROTECTED_PREFIXES = ("/api/", "/ingest/feedback")
 
@@ -55,9 +57,9 @@ def api_auth(token: str) -> Middleware:
         if request.path.startswith(PROTECTED_PREFIXES) and not bearer_matches(
             request.headers.get("Authorization", ""), expected
         ):
-            return web.json_response(
-                {"error": "missing or wrong bearer token (TRIAGE_BOT_API_TOKEN)"},
-                status=401,
+            return error_response(
+                401,
+                "missing or wrong bearer token (TRIAGE_BOT_API_TOKEN)",
                 headers={"WWW-Authenticate": 'Bearer realm="triage-bot"'},
             )
         return await handler(request)

@@ -21,6 +21,7 @@ from types import ModuleType
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.field_errors import first_error
 
 log = logging.getLogger("bot")
 
@@ -98,8 +99,8 @@ def _triage_args(parser: argparse.ArgumentParser) -> None:
 def _triage(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from bot.alerts.models import Notification
     from bot.config_names import setting_name
+    from bot.model.alert import Notification
     from bot.offline import triage_offline
     from bot.preflight import kubeconfig_problem
 
@@ -119,9 +120,7 @@ def _triage(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot read {args.payload}: {exc.strerror or exc}")
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(body)"
-        return _fail(f"{args.payload}: {where}: {first['msg']} (expected a webhook body)")
+        return _fail(f"{args.payload}: {first_error(exc, '(body)')} (expected a webhook body)")
     try:
         report = asyncio.run(triage_offline(settings, notification))
     except ConfigError as exc:

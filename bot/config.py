@@ -25,8 +25,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config_names import format_errors
-from bot.triage.findings import ActionKind, Category, Cause
-from bot.triage.target import TargetLabels
+from bot.model.findings import ActionKind, Category, Cause
+from bot.model.target import TargetLabels
 
 MIB = 1024 * 1024
 

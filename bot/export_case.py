@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.model.evidence import evidence_to_dict
+from bot.model.report import TriageReport
 from bot.slack.buttons import group_id
-from bot.triage.evidence import evidence_to_dict
-from bot.triage.report import TriageReport
 
 CATEGORIES = ("infrastructure", "rollout", "data-drift", "concept-drift", "unknown")
 

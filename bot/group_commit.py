@@ -60,7 +60,7 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = True
-        self.commits = 0  # transactions committed (a batch retried write by write: each)
+        self.commits = 0  # transactions committed: one per batch, or one per retried write
         self.checkpoints = 0  # WAL checkpoints run between batches
 
     async def start(self) -> None:
@@ -145,6 +145,7 @@ class GroupCommitWriter:
     ) -> list[BaseException | None]:
         try:
             _commit(db, [st for write in batch for st in write.statements])
+            self.commits += 1
             return [None] * len(batch)
         except Exception:
             # One bad write must not fail the others: retry each on its own.

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-from bot.alerts.models import Notification
 from bot.config import Settings
+from bot.model.alert import Notification
+from bot.model.report import TriageReport
 from bot.sources import open_pipeline
-from bot.triage.report import TriageReport
 
 
 async def triage_offline(settings: Settings, notification: Notification) -> TriageReport:

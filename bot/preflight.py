@@ -178,7 +178,7 @@ def _cluster_fix(settings: Settings) -> str:
 
 async def check_references(settings: Settings) -> None:
     """Read every drift model's reference file the way the drift engine will."""
-    from bot.drift.reference_file import load_reference
+    from bot.drift.ingest.reference_file import load_reference
 
     for index, model in enumerate(settings.drift.models):
         if model.reference is None:

@@ -13,10 +13,10 @@ from contextlib import AsyncExitStack
 import aiohttp
 
 from bot.config import DiagnosisSettings, Settings
+from bot.model.collector import Collector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
 from bot.promql.drift import PrometheusDriftCollector
-from bot.triage.collector import Collector
 from bot.triage.log_patterns import CATALOGUE, LogPattern, pattern
 from bot.triage.pipeline import Pipeline
 from bot.triage.target import NameGuard
@@ -59,7 +59,7 @@ async def open_pipeline(
     if not drift_engine:
         if settings.database_path.is_file():
             # Here, not at the top: it brings numpy, which the service never needs for it.
-            from bot.drift.stored import StoredDriftCollector
+            from bot.drift.stored_evidence import StoredDriftCollector
 
             collectors.append(StoredDriftCollector(settings.database_path))
         elif settings.prometheus_url:

@@ -22,7 +22,7 @@ from typing import Any
 import aiosqlite
 
 from bot.group_commit import GroupCommitWriter, Statement
-from bot.triage.report import TriageReport
+from bot.model.report import TriageReport
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.model.report import TriageReport
 from bot.store import PendingNotification
-from bot.triage.report import TriageReport
 
 
 class NotificationStore(Protocol):

@@ -24,12 +24,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.alerts.models import Notification
 from bot.logs import TextFormatter
+from bot.model.alert import Notification
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.evidence import Evidence
 from bot.notify.text import render_text
 from bot.slack.render import render_message
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import Evidence
 from bot.triage.pipeline import Pipeline
 from bot.triage.verdict import decide
 
@@ -68,7 +68,7 @@ SHAPES = [
 
 _SECRET_CHARS = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _SECRET_CHARS = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 _WHEN = st.datetimes(
     min_value=datetime(2026, 1, 1),  # noqa: DTZ001 (hypothesis wants naive bounds)
     max_value=datetime(2027, 1, 1),  # noqa: DTZ001

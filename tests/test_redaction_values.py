@@ -10,8 +10,9 @@ from typing import NamedTuple
 
 from bot.cluster.excerpt import extract
 from bot.logs import JsonFormatter, TextFormatter
+from bot.model.cluster_evidence import KubeEvent, LogExcerpt, LogsEvidence
+from bot.model.signal_evidence import Series
 from bot.redaction import MASK, redact, redact_value
-from bot.triage.evidence import KubeEvent, LogExcerpt, LogsEvidence, Series
 
 SECRET = "password=hunter2xyz"
 CLEAN = f"password={MASK}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.http_errors import error_response
 from bot.slack.buttons import group_id
 from bot.store import Store, now_text
 
@@ -140,11 +141,11 @@ def audit_handler(current: Callable[[], AuditLog | None]) -> Any:
     async def handle(request: web.Request) -> web.Response:
         log = current()
         if log is None:
-            return web.json_response({"error": "the audit log is not open yet"}, status=503)
+            return error_response(503, "the audit log is not open yet")
         raw = request.query.get("limit", "100")
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
             message = f"limit must be an integer from 1 to {MAX_LIMIT}"
-            return web.json_response({"error": message}, status=400)
+            return error_response(400, message)
         action = request.query.get("action") or None
         entries = await log.recent(int(raw), action)
         return web.json_response({"entries": entries})

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.triage.report import TriageReport
+from bot.model.actions import ActionName
+from bot.model.report import TriageReport
 
 # Actions that change the cluster: one of them at a time per model.
 EXCLUSIVE = frozenset({"rollback", "retrain"})
@@ -26,7 +27,7 @@ class ActionError(Exception):
 class ActionRequest:
     """One authorized request to act on an alert group's workload."""
 
-    action: str
+    action: ActionName
     group_id: str
     namespace: str
     name: str

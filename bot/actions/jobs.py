@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bot.actions.base import ActionError, ActionRequest
-from bot.triage.evidence import DriftEvidence
+from bot.model.signal_evidence import DriftEvidence
 
 MANAGED_BY = "triage-bot"
 

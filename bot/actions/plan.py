@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.cluster import parsing as p
-from bot.triage.evidence import InferenceServiceEvidence, Revision
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
 
 
 @dataclass(frozen=True)

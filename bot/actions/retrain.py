@@ -22,8 +22,8 @@ from bot.actions.kube import Conflict, KubeWriter
 from bot.cluster import parsing as p
 from bot.cluster.reader import KubeReader
 from bot.config import RetrainSettings
+from bot.model.collector import CollectorError
 from bot.redaction import redact
-from bot.triage.collector import CollectorError
 
 
 class RetrainAction:

@@ -23,8 +23,8 @@ from bot.cluster.inference_services import (
     replica_set_revision,
 )
 from bot.cluster.reader import KubeReader
-from bot.triage.collector import CollectorError
-from bot.triage.evidence import RAW_MODES, Revision
+from bot.model.collector import CollectorError
+from bot.model.kserve_evidence import RAW_MODES, Revision
 
 
 def is_rolled_back(isvc: dict[str, Any], plan: RollbackPlan, generation: int) -> bool:

@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from bot.alerts.dedup import DedupIndex
-from bot.alerts.models import Notification
 from bot.auth import bearer_matches
+from bot.field_errors import field_errors
+from bot.http_errors import error_response
 from bot.metrics import WEBHOOK_OUTCOMES, BotMetrics
+from bot.model.alert import Notification
 from bot.store import Store
 from bot.triage.queue import QueuedNotification, QueueFull, Reservation, TriageQueue
 
@@ -40,23 +41,7 @@ class ReceiverConfig:
     min_free_disk_bytes: int = 0
 
 
-def _error(
-    status: int, error: str, detail: Any = None, headers: dict[str, str] | None = None
-) -> web.Response:
-    body: dict[str, Any] = {"error": error}
-    if detail is not None:
-        body["detail"] = detail
-    return web.json_response(body, status=status, headers=headers)
-
-
 _RETRY = {"Retry-After": RETRY_AFTER_SECONDS}
-
-
-def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"]}
-        for e in exc.errors(include_url=False)
-    ]
 
 
 async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
@@ -109,21 +94,21 @@ class AlertmanagerReceiver:
     async def _handle(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             self._count("unauthorized")
-            return _error(
+            return error_response(
                 401,
                 "missing or wrong bearer token",
                 headers={"WWW-Authenticate": 'Bearer realm="triage-bot"'},
             )
         if request.content_type != "application/json":
             self._count("bad_content_type")
-            return _error(
+            return error_response(
                 415,
                 f"content type must be application/json, not {request.content_type or 'none'}",
             )
         body = await _read_bounded(request, self._config.max_body_bytes)
         if body is None:
             self._count("too_large")
-            return _error(413, f"body larger than {self._config.max_body_bytes} bytes")
+            return error_response(413, f"body larger than {self._config.max_body_bytes} bytes")
         try:
             notification = Notification.model_validate_json(body)
         except ValidationError as exc:
@@ -134,13 +119,13 @@ class AlertmanagerReceiver:
         errors = exc.errors(include_url=False)
         if any(e["type"] == "json_invalid" for e in errors):
             self._count("malformed")
-            return _error(400, "body is not valid JSON", errors[0]["msg"])
+            return error_response(400, "body is not valid JSON", errors[0]["msg"])
         if any(e["type"] == "model_type" and not e["loc"] for e in errors):
             self._count("invalid")
-            return _error(422, "body must be a JSON object (Alertmanager webhook v4)")
+            return error_response(422, "body must be a JSON object (Alertmanager webhook v4)")
         self._count("invalid")
-        fields = _field_errors(exc)
-        return _error(422, f"invalid webhook payload: {fields[0]['field']}", fields)
+        fields = field_errors(exc, "(body)")
+        return error_response(422, f"invalid webhook payload: {fields[0]['field']}", fields)
 
     async def _accept(self, notification: Notification, body: bytes) -> web.Response:
         key = notification.dedup_key()
@@ -161,7 +146,7 @@ class AlertmanagerReceiver:
             self._dedup.failed(key, exc)
             self._count("store_error")
             log.exception("could not store notification")
-            return _error(503, "could not store the notification", headers=_RETRY)
+            return error_response(503, "could not store the notification", headers=_RETRY)
         self._dedup.stored(key)
         self._queue.put_reserved(
             QueuedNotification(ident, notification.group_key, body), reservation
@@ -188,7 +173,7 @@ class AlertmanagerReceiver:
         if free < self._config.min_free_disk_bytes + size:
             self._count("disk_full")
             log.warning("disk nearly full: refusing notifications", extra={"free_bytes": free})
-            return _error(
+            return error_response(
                 503,
                 f"disk nearly full: {free // MIB} MiB free in the data dir, below"
                 f" min_free_disk_mib ({self._config.min_free_disk_bytes // MIB}); retry later",
@@ -199,7 +184,7 @@ class AlertmanagerReceiver:
         except QueueFull:
             self._count("queue_full")
             held, limit = self._queue.held_bytes / MIB, self._queue.memory_limit / MIB
-            return _error(
+            return error_response(
                 503,
                 f"triage queue full: {held:.1f} MiB of queue_memory_mib {limit:g} waiting for"
                 " triage; retry later",
@@ -214,7 +199,7 @@ class AlertmanagerReceiver:
                 await asyncio.shield(original)
             except Exception:
                 self._count("store_error")
-                return _error(503, "could not store the notification", headers=_RETRY)
+                return error_response(503, "could not store the notification", headers=_RETRY)
         self._count("duplicate")
         log.info("duplicate notification ignored", extra={"group_key": notification.group_key})
         return web.Response(body=b'{"status": "duplicate"}', content_type="application/json")

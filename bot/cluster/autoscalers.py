@@ -13,8 +13,8 @@ import asyncio
 from bot.cluster import parsing as p
 from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader
-from bot.triage.collector import CollectorError, TriageContext, workload_namespace
-from bot.triage.evidence import AutoscalerEvidence, Scaler
+from bot.model.cluster_evidence import AutoscalerEvidence, Scaler
+from bot.model.collector import CollectorError, TriageContext, workload_namespace
 
 
 def _int(value: object) -> int | None:

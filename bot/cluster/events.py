@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from bot.cluster import parsing as p
 from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader
+from bot.model.cluster_evidence import EventsEvidence, KubeEvent
+from bot.model.collector import TriageContext, workload_namespace
+from bot.model.target import Target
 from bot.redaction import redact
-from bot.triage.collector import TriageContext, workload_namespace
-from bot.triage.evidence import EventsEvidence, KubeEvent, Target
 
 MAX_EVENTS = 20
 

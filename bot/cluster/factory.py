@@ -19,7 +19,7 @@ from bot.cluster.nodes import NodesCollector
 from bot.cluster.pods import PodsCollector
 from bot.cluster.reader import KubeReader
 from bot.config import Settings
-from bot.triage.collector import Collector
+from bot.model.collector import Collector
 
 
 @asynccontextmanager

@@ -17,15 +17,15 @@ from datetime import datetime
 from bot.cluster import parsing as p
 from bot.cluster.pods import inference_service_of
 from bot.cluster.reader import JSON, KubeReader, NotFound
-from bot.redaction import redact
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import (
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.kserve_evidence import (
     RAW_MODES,
     InferenceServiceEvidence,
     ModelStatus,
     Revision,
     TrafficTarget,
 )
+from bot.redaction import redact
 
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 _SOURCE_URI_ANNOTATIONS = (

@@ -15,8 +15,8 @@ from bot.cluster import parsing as p
 from bot.cluster.excerpt import extract
 from bot.cluster.pods import model_pods
 from bot.cluster.reader import JSON, KubeReader
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import LogExcerpt, LogsEvidence, PodState
+from bot.model.cluster_evidence import LogExcerpt, LogsEvidence, PodState
+from bot.model.collector import CollectorError, TriageContext
 
 MODEL_CONTAINER = "kserve-container"
 SIDECARS = frozenset(

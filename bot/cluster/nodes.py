@@ -14,8 +14,8 @@ import asyncio
 from bot.cluster import parsing as p
 from bot.cluster.pods import model_pods
 from bot.cluster.reader import JSON, KubeReader, NotFound
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import NodesEvidence, NodeState
+from bot.model.cluster_evidence import NodesEvidence, NodeState
+from bot.model.collector import CollectorError, TriageContext
 
 MAX_NODES = 5
 _PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable")

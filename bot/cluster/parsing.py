@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.triage.evidence import Condition
+from bot.model.cluster_evidence import Condition
 
 JSON = dict[str, Any]
 

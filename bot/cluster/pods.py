@@ -2,7 +2,7 @@
 
 `PodsCollector` is called by the triage pipeline; `find_pods` is shared with
 `cluster.logs`, which needs the same pods to pick whose logs to read. Reads go through
-`cluster.reader`; the result is a `PodsEvidence` (bot/triage/evidence.py).
+`cluster.reader`; the result is a `PodsEvidence` (bot/model/evidence.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Any
 
 from bot.cluster import parsing as p
 from bot.cluster.reader import ISVC_LABEL, JSON, KubeReader
+from bot.model.cluster_evidence import ContainerState, PodsEvidence, PodState
+from bot.model.collector import TriageContext, workload_namespace
+from bot.model.target import Target
 from bot.redaction import redact
-from bot.triage.collector import TriageContext, workload_namespace
-from bot.triage.evidence import ContainerState, PodsEvidence, PodState, Target
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from kubernetes_asyncio import client
 
 from bot.cluster.client import raw_response
 from bot.cluster.parsing import items
-from bot.triage.collector import CollectorError
-from bot.triage.names import NameKind, name_problem
+from bot.model.collector import CollectorError
+from bot.model.names import NameKind, name_problem
 
 JSON = dict[str, Any]
 

@@ -1,7 +1,7 @@
 """`triage-bot drift REFERENCE.csv PRODUCTION.csv [--json] [--alpha A]`.
 
 Called by `bot.cli`, which parses the arguments; this module reads both files
-(`drift.tabular`), runs the engine (`drift.engine`) and writes a table for a person or
+(`drift.ingest.tabular`), runs the engine (`drift.stats.engine`) and writes a table for a person or
 JSON. Exit codes: 0 no drift, 1 drift, 2 the files cannot be compared (one line on `err`
 naming the problem).
 """
@@ -15,9 +15,8 @@ from typing import Any, TextIO
 
 import numpy.typing as npt
 
-from bot.drift.engine import DriftOptions, DriftReport, FeatureResult, Reference
 from bot.drift.history import json_safe
-from bot.drift.tabular import (
+from bot.drift.ingest.tabular import (
     Table,
     TableError,
     category_column,
@@ -25,6 +24,9 @@ from bot.drift.tabular import (
     numeric_column,
     read_table,
 )
+from bot.drift.stats.compute import Compute
+from bot.drift.stats.engine import Reference
+from bot.drift.stats.results import DriftOptions, DriftReport, FeatureResult
 
 EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -33,7 +35,7 @@ def run_drift_command(
     reference: Path, production: Path, *, alpha: float, as_json: bool, out: TextIO, err: TextIO
 ) -> int:
     """Compare two CSV files feature by feature; the exit code says drift or not."""
-    options = DriftOptions(alpha=alpha, workers=2)
+    options = DriftOptions(alpha=alpha)
     try:
         if not (0.0 < alpha < 1.0) or math.isnan(alpha):
             raise TableError(f"--alpha must be between 0 and 1, got {alpha:g}")
@@ -46,7 +48,8 @@ def run_drift_command(
                     f"{table.path}: {table.rows} rows; at least {options.min_rows} are needed"
                     " for a verdict"
                 )
-        report = Reference(ref_columns, categorical).evaluate(prod_columns, options)
+        with Compute(workers=2) as compute:
+            report = Reference(ref_columns, categorical).evaluate(prod_columns, options, compute)
     except (TableError, ValueError) as exc:
         err.write(f"error: {exc}\n")
         return EXIT_ERROR

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from bot.drift.monitor import Evaluation
+from bot.drift.evaluation import Evaluation
 
 _ADAPTER = TypeAdapter(Evaluation)
 

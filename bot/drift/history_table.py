@@ -20,7 +20,7 @@ from bot.group_commit import Statement
 from bot.store import Store
 
 if TYPE_CHECKING:
-    from bot.drift.monitor import Evaluation
+    from bot.drift.evaluation import Evaluation
 
 log = logging.getLogger(__name__)
 

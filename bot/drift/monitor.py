@@ -1,17 +1,17 @@
 """Everything the service knows about one monitored model.
 
 Owned by `drift.service`, one per configured namespace/name. Takes parsed events
-(`drift.events`, `drift.payloads`) into its windows (`drift.window`), captures its
-reference when no file is configured, joins predictions with labels
-(`drift.feedback`), and turns a snapshot into an `Evaluation` with `drift.engine`; the
-snapshot is taken on the event loop, the statistics run in a thread. `state`/`load` are
-what `drift.persist` writes and reads.
+(`drift.ingest.cloudevents`, `drift.ingest.model_bodies`) into its windows
+(`drift.ingest.window`), captures its reference when no file is configured
+(`drift.ingest.capture`), joins predictions with labels (`drift.ingest.feedback`), and
+turns a `Snapshot` into an `Evaluation` (`drift.evaluation`) with `drift.stats.engine` on
+the service's `Compute`; the snapshot is taken on the event loop, the statistics run in a
+thread. `arrays`/`load` are what `drift.persist` writes and reads.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,78 +19,22 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.config import DriftModelSettings, DriftSettings
-from bot.drift.engine import DriftOptions, DriftReport, Reference
-from bot.drift.events import InferenceEvent, IngestError
-from bot.drift.feedback import Feedback, Quality
-from bot.drift.payloads import (
-    Column,
+from bot.drift.evaluation import Evaluation, Snapshot
+from bot.drift.ingest.capture import Capture, text_column
+from bot.drift.ingest.cloudevents import InferenceEvent, IngestError
+from bot.drift.ingest.feedback import Feedback
+from bot.drift.ingest.model_bodies import (
     Value,
-    category_label,
     columns_for,
     parse_predictions,
     parse_request,
 )
-from bot.drift.window import Window
+from bot.drift.ingest.window import Window
+from bot.drift.stats.compute import Compute
+from bot.drift.stats.engine import Reference
+from bot.drift.stats.results import DriftOptions
 
 PREDICTION = "prediction"
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One evaluation of a model: inputs, predictions and quality at one time."""
-
-    model: str
-    at: datetime
-    inputs: DriftReport | None
-    predictions: DriftReport | None
-    quality: Quality
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Copies of what an evaluation needs, safe to use from a worker thread."""
-
-    model: str
-    at: datetime
-    reference: Reference | None
-    columns: dict[str, npt.NDArray[Any]]
-    prediction_reference: Reference | None
-    predictions: npt.NDArray[Any]
-    quality: Quality
-    note: str
-
-
-def text_column(column: Column) -> npt.NDArray[np.str_]:
-    """Category labels of a column: 1.0 and "1" are the same category."""
-    if column.dtype.kind == "f":
-        return np.array([category_label(float(v)) for v in column], dtype=str)
-    return column.astype(str)
-
-
-class _Capture:
-    """Rows kept until the reference sample is complete."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self.parts: list[dict[str, npt.NDArray[Any]]] = []
-        self.rows = 0
-
-    def take(self, columns: dict[str, npt.NDArray[Any]], count: int) -> int:
-        """Keep up to the missing rows; returns how many were taken."""
-        need = min(self.target - self.rows, count)
-        if need > 0:
-            self.parts.append({k: v[:need] for k, v in columns.items()})
-            self.rows += need
-        return max(need, 0)
-
-    def columns(self) -> dict[str, npt.NDArray[Any]]:
-        names: list[str] = list(self.parts[0]) if self.parts else []
-        return {n: np.concatenate([p[n] for p in self.parts]) for n in names}
-
-    @property
-    def done(self) -> bool:
-        return self.rows >= self.target
 
 
 class ModelMonitor:
@@ -109,7 +53,7 @@ class ModelMonitor:
         self.features: tuple[str, ...] | None = None
         self.reference: Reference | None = None
         self.reference_from_file = reference is not None
-        self._capture = _Capture(config.capture_rows)
+        self._capture = Capture(config.capture_rows)
         self._reference_columns: dict[str, npt.NDArray[Any]] | None = None
         if reference is not None:
             names: tuple[str, ...] = tuple(config.features) or tuple(reference)
@@ -123,7 +67,7 @@ class ModelMonitor:
             settings.window_rows, settings.window_seconds,
         )  # fmt: skip
         self.prediction_reference: Reference | None = None
-        self._prediction_capture = _Capture(config.capture_rows)
+        self._prediction_capture = Capture(config.capture_rows)
         self.feedback = Feedback(
             config.task, rows=settings.feedback_rows, pending=settings.pending_ids,
             baseline=config.accuracy_baseline, baseline_rows=settings.min_rows,
@@ -266,19 +210,19 @@ class ModelMonitor:
         return DriftOptions(
             alpha=s.alpha, correction=s.correction, min_rows=s.min_rows,
             wasserstein_floor=s.wasserstein_floor, js_floor=s.js_floor,
-            dataset_share=s.dataset_share, workers=s.workers,
+            dataset_share=s.dataset_share,
         )  # fmt: skip
 
     @staticmethod
-    def evaluate(snapshot: Snapshot, options: DriftOptions) -> Evaluation:
-        """The statistics of a snapshot (pure; runs in a worker thread)."""
+    def evaluate(snapshot: Snapshot, options: DriftOptions, compute: Compute) -> Evaluation:
+        """The statistics of a snapshot (pure; runs in a worker thread, on `compute`)."""
         inputs = None
         if snapshot.reference is not None:
-            inputs = snapshot.reference.evaluate(snapshot.columns, options)
+            inputs = snapshot.reference.evaluate(snapshot.columns, options, compute)
         predictions = None
         if snapshot.prediction_reference is not None:
             predictions = snapshot.prediction_reference.evaluate(
-                {PREDICTION: snapshot.predictions}, options
+                {PREDICTION: snapshot.predictions}, options, compute
             )
         return Evaluation(
             snapshot.model, snapshot.at, inputs, predictions, snapshot.quality, snapshot.note

@@ -6,9 +6,9 @@ windows and feedback (`drift.persist`, npz/JSON files under `<data_dir>/drift/`)
 each model's evaluation history (`drift.history_table`, the store's
 `drift_evaluations` table), then evaluates every `drift.interval_seconds`; each
 evaluation is written to the table as it is made, and `close` stops and writes the
-files. Routes: `POST /ingest/kserve` (payload-logger CloudEvents), `POST /ingest/feedback`
-(ground truth), `GET /api/drift`, `GET /api/drift/{namespace}/{name}` (from the table)
-and `POST /api/drift/{namespace}/{name}/evaluate` (on demand). Bad input is a 4xx with
+files. The statistics run on one `Compute` (threads, scratch arrays) the service owns
+from `start` to `close`. Routes: `POST /ingest/kserve` (payload-logger CloudEvents) here,
+the feedback and `/api/drift` routes in `drift.endpoints`. Bad input is a 4xx with
 `{"error": ...}` and a counter outcome, never a 500.
 """
 
@@ -17,59 +17,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config import Settings
-from bot.drift.collector import DriftCollector
-from bot.drift.events import IngestError, parse_event
+from bot.drift.endpoints import DriftApi
+from bot.drift.gauges import DriftMetrics
 from bot.drift.history_table import HistoryTable
-from bot.drift.metrics import DriftMetrics
+from bot.drift.ingest.cloudevents import IngestError, parse_event
+from bot.drift.live_evidence import DriftCollector
+from bot.http_errors import error_response
+from bot.model.collector import Collector
+from bot.model.target import Target
 from bot.store import Store
-from bot.triage.collector import Collector
-from bot.triage.evidence import Target
 
 if TYPE_CHECKING:
-    from bot.drift.monitor import Evaluation, ModelMonitor
+    from bot.drift.evaluation import Evaluation
+    from bot.drift.monitor import ModelMonitor
+    from bot.drift.stats.compute import Compute
 
 log = logging.getLogger(__name__)
-
-Label = float | str
-
-
-class _LabelItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=512)
-    label: Label | list[Label]
-
-
-class _FeedbackBody(BaseModel):
-    """`POST /ingest/feedback`: ground truth for earlier requests of one model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    namespace: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    labels: list[_LabelItem] = Field(min_length=1, max_length=100_000)
-
-
-def _to_json(evaluation: Evaluation) -> dict[str, Any]:
-    from bot.drift.history import (
-        evaluation_to_json,  # lazy: numpy and the engine load with the first model
-    )
-
-    return evaluation_to_json(evaluation)
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 class DriftService:
@@ -78,25 +49,31 @@ class DriftService:
     def __init__(self, settings: Settings, registry: CollectorRegistry, store: Store) -> None:
         self._settings = settings.drift
         self._root = settings.data_dir / "drift"
-        self._history = HistoryTable(store, settings.drift.history)
+        self.history = HistoryTable(store, settings.drift.history)
         self.metrics = DriftMetrics(registry)
         self.monitors: dict[str, ModelMonitor] = {}
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._started = False
+        # The statistics' threads and scratch arrays, shared by every model's evaluations:
+        # made at start when there are models, stopped at close.
+        self._compute: Compute | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Load references and stored state, then evaluate every interval."""
-        await self._history.ensure()
+        await self.history.ensure()
         if self._settings.models:
             # Here, not at the top: numpy and the engine cost a service without models
             # a tenth of a second of start and tens of megabytes.
             from bot.drift import persist
+            from bot.drift.ingest.reference_file import load_reference
             from bot.drift.monitor import ModelMonitor
-            from bot.drift.reference_file import load_reference
+            from bot.drift.stats.compute import Compute
+
+            self._compute = Compute(self._settings.workers)
         for config in self._settings.models:
             reference = None
             if config.reference is not None:
@@ -108,7 +85,7 @@ class DriftService:
             stored = await asyncio.to_thread(persist.read, self._root, monitor.key)
             if stored is not None:
                 self._restore(monitor, *stored)
-            for evaluation in await self._history.load(config.namespace, config.name):
+            for evaluation in await self.history.load(config.namespace, config.name):
                 monitor.record(evaluation)
         self._started = True
         self._task = asyncio.create_task(self._loop(), name="drift-evaluations")
@@ -136,6 +113,9 @@ class DriftService:
             async with self._lock:
                 await self._persist()
         self._started = False
+        if self._compute is not None:
+            self._compute.close()
+            self._compute = None
 
     async def _loop(self) -> None:
         while True:
@@ -152,15 +132,28 @@ class DriftService:
                 await self._evaluate(monitor)
             await self._persist()
 
+    @property
+    def started(self) -> bool:
+        """True between `start` and `close`: the routes answer 503 otherwise."""
+        return self._started
+
+    async def evaluate_now(self, monitor: ModelMonitor) -> Evaluation:
+        """Evaluate one model now, between the periodic rounds (never during one)."""
+        async with self._lock:
+            return await self._evaluate(monitor)
+
     async def _evaluate(self, monitor: ModelMonitor) -> Evaluation:
         from bot.drift.monitor import (
             ModelMonitor,  # lazy: numpy and the engine load with the first model
         )
 
+        assert self._compute is not None  # made at start, as the monitors are
         snapshot = monitor.snapshot(time.time())
-        evaluation = await asyncio.to_thread(ModelMonitor.evaluate, snapshot, monitor.options())
+        evaluation = await asyncio.to_thread(
+            ModelMonitor.evaluate, snapshot, monitor.options(), self._compute
+        )
         monitor.record(evaluation)
-        await self._history.record(monitor.config.namespace, monitor.config.name, evaluation)
+        await self.history.record(monitor.config.namespace, monitor.config.name, evaluation)
         window_rows = monitor.window.rows if monitor.features is not None else 0
         memory = monitor.predictions.memory_bytes
         if monitor.features is not None:
@@ -189,13 +182,7 @@ class DriftService:
 
     def routes(self) -> list[web.RouteDef]:
         """The HTTP routes to add to the application."""
-        return [
-            web.post("/ingest/kserve", self._ingest),
-            web.post("/ingest/feedback", self._feedback),
-            web.get("/api/drift", self._list),
-            web.get("/api/drift/{namespace}/{name}", self._show),
-            web.post("/api/drift/{namespace}/{name}/evaluate", self._evaluate_now),
-        ]
+        return [web.post("/ingest/kserve", self._ingest), *DriftApi(self).routes()]
 
     def collector(self) -> Collector:
         """The triage collector reading these monitors."""
@@ -218,7 +205,8 @@ class DriftService:
         while len(self._seen) > self._settings.pending_ids:
             self._seen.popitem(last=False)
 
-    async def _body(self, request: web.Request) -> bytes:
+    async def read_body(self, request: web.Request) -> bytes:
+        """A request body up to `drift.max_body_bytes`, else a 413 `IngestError`."""
         limit = self._settings.max_body_bytes
         too_large = IngestError(413, "too_large", f"body larger than {limit} bytes")
         if request.content_length is not None and request.content_length > limit:
@@ -232,9 +220,9 @@ class DriftService:
 
     async def _ingest(self, request: web.Request) -> web.Response:
         if not self._started:
-            return _error(503, "drift engine not started")
+            return error_response(503, "drift engine not started")
         try:
-            event = parse_event(request.headers, await self._body(request))
+            event = parse_event(request.headers, await self.read_body(request))
             key = f"{event.namespace}/{event.service}"
             monitor = self.monitors.get(key)
             if monitor is None:
@@ -248,85 +236,13 @@ class DriftService:
             rows = monitor.ingest(event, time.time())
         except IngestError as exc:
             self.metrics.count(exc.outcome)
-            return _error(exc.status, exc.message)
+            return error_response(exc.status, exc.message)
         except (ValueError, TypeError) as exc:  # a payload shape the parsers did not foresee
             log.warning("drift ingest refused", extra={"error": str(exc)})
             self.metrics.count("malformed")
-            return _error(400, f"payload not usable: {exc}")
+            return error_response(400, f"payload not usable: {exc}")
         self._remember(seen)
         self.metrics.count("accepted")
         if event.kind == "request":
             self.metrics.add_rows(key, rows)
         return web.json_response({"status": "accepted", "id": event.id, "rows": rows})
-
-    async def _feedback(self, request: web.Request) -> web.Response:
-        if not self._started:
-            return _error(503, "drift engine not started")
-        try:
-            raw = await self._body(request)
-            body = _FeedbackBody.model_validate_json(raw)
-        except IngestError as exc:
-            self.metrics.count(exc.outcome)
-            return _error(exc.status, exc.message)
-        except ValidationError as exc:
-            self.metrics.count("malformed")
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(body)"
-            return _error(400, f"{where}: {first['msg']}")
-        key = f"{body.namespace}/{body.name}"
-        monitor = self.monitors.get(key)
-        if monitor is None:
-            self.metrics.count("unknown_model")
-            return _error(404, f"unknown model {key}: configure it under drift.models")
-        joined = 0
-        try:
-            for item in body.labels:
-                labels = tuple(item.label) if isinstance(item.label, list) else (item.label,)
-                joined += monitor.add_labels(item.id, labels)
-        except IngestError as exc:
-            self.metrics.count(exc.outcome)
-            return _error(exc.status, f"{exc.message} (labels before this one were kept)")
-        self.metrics.count("accepted")
-        return web.json_response(
-            {"status": "accepted", "labels": len(body.labels), "joined": joined}
-        )
-
-    def _monitor(self, request: web.Request) -> ModelMonitor | None:
-        return self.monitors.get(f"{request.match_info['namespace']}/{request.match_info['name']}")
-
-    async def _list(self, request: web.Request) -> web.Response:
-        models = []
-        for monitor in self.monitors.values():
-            latest = monitor.latest
-            models.append(
-                {
-                    "model": monitor.key,
-                    "rows_ingested": monitor.rows_ingested,
-                    "reference_ready": monitor.reference is not None,
-                    "latest": _to_json(latest) if latest else None,
-                }
-            )
-        return web.json_response({"models": models})
-
-    async def _show(self, request: web.Request) -> web.Response:
-        monitor = self._monitor(request)
-        if monitor is None:
-            return _error(404, "unknown model")
-        if not self._started:
-            return _error(503, "drift engine not started")
-        try:
-            history = await self._history.recent(monitor.config.namespace, monitor.config.name)
-        except sqlite3.Error as exc:
-            log.error("cannot read drift history", extra={"model": monitor.key, "error": str(exc)})
-            return _error(503, "drift history unavailable, retry later")
-        return web.json_response({"model": monitor.key, "history": history})
-
-    async def _evaluate_now(self, request: web.Request) -> web.Response:
-        monitor = self._monitor(request)
-        if monitor is None:
-            return _error(404, "unknown model")
-        if not self._started:
-            return _error(503, "drift engine not started")
-        async with self._lock:
-            evaluation = await self._evaluate(monitor)
-        return web.json_response(_to_json(evaluation))

@@ -14,9 +14,9 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot.notify.base import Change
+from bot.model.change import Change
+from bot.model.report import TriageReport
 from bot.notify.text import render_text
-from bot.triage.report import TriageReport
 
 
 def alert_context(report: TriageReport) -> list[tuple[str, str]]:

@@ -5,8 +5,8 @@ Used by the console notifier and by `triage-bot triage` without `--json`.
 
 from __future__ import annotations
 
-from bot.notify.base import Change
-from bot.triage.report import TriageReport
+from bot.model.change import Change
+from bot.model.report import TriageReport
 
 _ICON = {"firing": "FIRING", "resolved": "RESOLVED"}
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import asyncpg
 
+from bot.model.report import TriageReport
 from bot.postgres.migrations import migrate
 from bot.store import PendingNotification
-from bot.triage.report import TriageReport
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class PostgresStore:
 
     @property
     def pool(self) -> asyncpg.Pool:
-        """The shared pool (for `leases`, `outbox`, `ledger`, `periodic`)."""
+        """The shared pool (for `leases`, `outbox`, `periodic`, `actions.pg_ledger`)."""
         if self._pool is None:
             raise RuntimeError("store is not open")
         return self._pool

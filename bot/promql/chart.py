@@ -12,7 +12,7 @@ import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.triage.evidence import MetricsEvidence, Series
+from bot.model.signal_evidence import MetricsEvidence, Series
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -1,6 +1,6 @@
 """A small async client of the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`).
 
-Called by `promql.collector`; hands back `Series` (bot.triage.evidence). Every failure,
+Called by `promql.collector`; hands back `Series` (bot.model.signal_evidence). Every failure,
 whether the network, a timeout, an HTTP error or a PromQL error, becomes one
 `PrometheusError` whose message a person can read in a triage note.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.triage.evidence import Series
+from bot.model.signal_evidence import Series
 
 
 class PrometheusError(Exception):

@@ -18,10 +18,11 @@ from typing import TypeVar
 import aiohttp
 
 from bot.config import Settings
+from bot.model.collector import Collector, CollectorError, TriageContext
+from bot.model.signal_evidence import MetricsEvidence, ResourceUse, Series
+from bot.model.target import Target
 from bot.promql.client import PrometheusClient, PrometheusError
 from bot.promql.expression import expression_from_generator_url, split_threshold
-from bot.triage.collector import Collector, CollectorError, TriageContext
-from bot.triage.evidence import MetricsEvidence, ResourceUse, Series, Target
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def select_series(
 
 
 class PrometheusCollector:
-    """Queries Prometheus for one alert group; implements `triage.collector.Collector`."""
+    """Queries Prometheus for one alert group; implements `model.collector.Collector`."""
 
     def __init__(
         self,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift, Series
 from bot.promql.client import PrometheusClient, PrometheusError
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import DriftEvidence, FeatureDrift, Series
 
 PREFIX = "triage_bot_drift_"
 LOOKBACK = timedelta(hours=6)  # how far back a drifted run is traced to its start
@@ -42,7 +42,7 @@ def _since(series: list[Series]) -> dict[str, datetime]:
 
 
 class PrometheusDriftCollector:
-    """Implements `triage.collector.Collector` over the exported drift gauges."""
+    """Implements `model.collector.Collector` over the exported drift gauges."""
 
     name = "Drift metrics"
 

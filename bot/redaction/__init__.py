@@ -10,7 +10,7 @@ point that redacts it:
 
 1. Collectors -> evidence -> report. Every collector (`cluster.inference_services`,
    `cluster.pods`, `cluster.events`, `cluster.logs`, `cluster.autoscalers`,
-   `promql.collector`, `promql.drift`, `drift.collector`, `drift.stored`, and any added
+   `promql.collector`, `promql.drift`, `drift.live_evidence`, `drift.stored_evidence`, and any added
    later) is run by `triage.pipeline._run_one`, which redacts the evidence
    (`redact_value`) and the note (a `CollectorError` or exception message) as the
    collector returns. **Boundary A.** Everything after it is built from redacted values:

@@ -12,13 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import quote, unquote
 
+from bot.model.actions import ACTIONS, ActionName
 from bot.slack.limits import MAX_BUTTON_VALUE
-
-ActionName = Literal["ack", "silence", "rollback", "retrain", "feedback"]
-ACTIONS: tuple[ActionName, ...] = ("ack", "silence", "rollback", "retrain", "feedback")
 
 PREFIX = "tb2"
 OLD_PREFIX = "tb1"  # buttons of messages posted before values were percent-encoded

@@ -75,6 +75,11 @@ class Dispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @property
+    def in_flight(self) -> int:
+        """Payloads submitted and not yet handled (read by tests and `SlackService`)."""
+        return len(self._tasks)
+
     async def drain(self, timeout: float) -> None:
         """Let running actions finish for up to `timeout` seconds, then cancel the rest."""
         if self._tasks:

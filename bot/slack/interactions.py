@@ -19,15 +19,13 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.field_errors import first_error
+from bot.http_errors import error_response
 from bot.slack.payloads import InteractionPayload
 from bot.slack.signature import SignatureError, verify
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Submit = Callable[[InteractionPayload, str], None]
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -60,9 +58,7 @@ def parse_payload(body: bytes) -> InteractionPayload:
     try:
         return InteractionPayload.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise ValueError(f"payload.{where}: {first['msg']}") from exc
+        raise ValueError(f"payload.{first_error(exc, 'payload')}") from exc
 
 
 def interactions_handler(
@@ -75,18 +71,20 @@ def interactions_handler(
         secret = settings.slack_signing_secret
         target = submit()
         if secret is None or target is None:
-            return _error(503, "Slack interactivity is not configured (SLACK_SIGNING_SECRET)")
+            return error_response(
+                503, "Slack interactivity is not configured (SLACK_SIGNING_SECRET)"
+            )
         if request.content_length is not None and request.content_length > limit:
-            return _error(413, f"body larger than {limit} bytes")
+            return error_response(413, f"body larger than {limit} bytes")
         try:
             async with asyncio.timeout(settings.slack.body_timeout_seconds):
                 body = await _read_body(request, limit)
         except TimeoutError:
-            return _error(
+            return error_response(
                 408, f"body not received within {settings.slack.body_timeout_seconds:g} s"
             )
         if len(body) > limit:
-            return _error(413, f"body larger than {limit} bytes")
+            return error_response(413, f"body larger than {limit} bytes")
         try:
             verify(
                 secret.get_secret_value(),
@@ -97,11 +95,11 @@ def interactions_handler(
                 max_age=settings.slack.signature_max_age_seconds,
             )
         except SignatureError as exc:
-            return _error(401, str(exc))
+            return error_response(401, str(exc))
         try:
             payload = parse_payload(body)
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error_response(400, str(exc))
         target(payload, "http")
         return web.Response(status=200)
 

@@ -18,15 +18,15 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.notify.base import Change
+from bot.model.change import Change
+from bot.model.report import TriageReport
+from bot.model.signal_evidence import MetricsEvidence
 from bot.slack.buttons import group_id
 from bot.slack.mrkdwn import escape, trusted_hosts
 from bot.slack.outbox import GroupMessage, Op, SlackTables
 from bot.slack.render import render_message
 from bot.slack.routing import choose_channel, mentions_for
 from bot.slack.sender import Sender
-from bot.triage.evidence import MetricsEvidence
-from bot.triage.report import TriageReport
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.group_commit import Statement
+from bot.model.report import TriageReport
 from bot.slack.render import MessageState
 from bot.store import Store, now_text
-from bot.triage.report import TriageReport
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slack_outbox (

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from bot.field_errors import first_error
+from bot.model.report import TriageReport
 from bot.slack.render import render_message
-from bot.triage.report import TriageReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -178,11 +179,9 @@ def _read_report(path: Path) -> TriageReport | str:
     try:
         return TriageReport.from_dict(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         count = exc.error_count()
         more = f" (and {count - 1} more)" if count > 1 else ""
-        return f"{path} is not a triage report: {where}: {first['msg']}{more}"
+        return f"{path} is not a triage report: {first_error(exc, '(top level)')}{more}"
     except (KeyError, TypeError, ValueError) as exc:
         return f"{path} is not a triage report: {type(exc).__name__}: {exc}"
 

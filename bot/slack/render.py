@@ -18,6 +18,10 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from bot.actions.plan import RollbackPlan, plan_from_evidence
+from bot.model.kserve_evidence import InferenceServiceEvidence
+from bot.model.report import TriageReport
+from bot.model.signal_evidence import DriftEvidence
+from bot.model.target import Target
 from bot.slack.buttons import ButtonPayload, group_id
 from bot.slack.limits import (
     MAX_BLOCKS,
@@ -30,8 +34,6 @@ from bot.slack.limits import (
 )
 from bot.slack.mrkdwn import escape, link, plain, user_mention
 from bot.slack.sections import evidence_blocks, mrkdwn, section
-from bot.triage.evidence import DriftEvidence, InferenceServiceEvidence, Target
-from bot.triage.report import TriageReport
 
 COLORS = {"critical": "#E01E5A", "warning": "#ECB22E", "resolved": "#2EB67D"}
 DEFAULT_COLOR = "#36C5F0"

@@ -9,17 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bot.model.cluster_evidence import EventsEvidence, LogsEvidence, PodsEvidence, PodState
+from bot.model.evidence import Evidence
+from bot.model.kserve_evidence import InferenceServiceEvidence
+from bot.model.signal_evidence import DriftEvidence
 from bot.slack.limits import MAX_TEXT, clip, clip_code
 from bot.slack.mrkdwn import escape
-from bot.triage.evidence import (
-    DriftEvidence,
-    EventsEvidence,
-    Evidence,
-    InferenceServiceEvidence,
-    LogsEvidence,
-    PodsEvidence,
-    PodState,
-)
 
 MAX_LINES = 8  # per section: a message is a summary, the store keeps the rest
 LOG_CHARS = 1200

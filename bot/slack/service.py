@@ -30,7 +30,7 @@ from bot.actions.silence import SilenceAction
 from bot.cluster.client import open_api_client
 from bot.cluster.reader import KubeReader
 from bot.config import Settings
-from bot.notify.base import Notifier
+from bot.model.notifier import Notifier
 from bot.promql.chart import render_chart
 from bot.slack.client import make_client
 from bot.slack.dispatch import Dispatcher
@@ -90,7 +90,9 @@ class SlackService:
         members = UserGroupMembers(web_client, settings.slack.usergroup_cache_seconds)
         authorizer = Authorizer(settings.slack_allowed_users, settings.slack.rules, members)
         if not settings.slack_allowed_users and not settings.slack.rules:
-            log.warning("no Slack user may run actions: set SLACK_ALLOWED_USERS or rules")
+            log.warning(
+                "no Slack user may run actions: set TRIAGE_BOT_SLACK_ALLOWED_USERS or rules"
+            )
         self._dispatcher = Dispatcher(
             client=web_client,
             tables=tables,
@@ -117,6 +119,11 @@ class SlackService:
         if self._notifier is None:
             return {}
         return await SlackTables(self._store).undelivered()
+
+    @property
+    def interactions_in_flight(self) -> int:
+        """Clicks accepted and still being handled (tests check a refusal started none)."""
+        return self._dispatcher.in_flight if self._dispatcher else 0
 
     def _submit(self) -> Submit | None:
         return self._dispatcher.submit if self._dispatcher else None

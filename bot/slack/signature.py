@@ -42,7 +42,7 @@ def verify(
     except ValueError as exc:
         raise SignatureError("X-Slack-Request-Timestamp is not a number") from exc
     if abs(now - moment) > max_age:
-        raise SignatureError("request timestamp is outside the 5-minute window")
+        raise SignatureError(f"request timestamp is outside the {max_age / 60:g}-minute window")
     expected = sign(secret, timestamp, body)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise SignatureError("signature does not match")

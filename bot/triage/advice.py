@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.model.evidence import Evidence, Verdict
+from bot.model.findings import ActionKind, Category, Finding, duration
+from bot.model.target import Target
 from bot.triage.detect_pods import failing_revisions
-from bot.triage.evidence import Evidence, Target, Verdict
-from bot.triage.findings import Finding, duration
 from bot.triage.rollout import Change, rollback_how, rollback_target
 from bot.triage.verdict_text import finding_lines, health
 
 
 @dataclass(frozen=True)
 class Candidate:
-    category: str
+    category: Category
     score: float
     top: Finding | None
     support: tuple[Finding, ...] = ()
@@ -82,7 +83,7 @@ def rollout_verdict(
     if target:
         details["rollback_to"] = target
         action = f"Roll back to {target}: {rollback_how(isvc)}.{follow_up}"
-        kind = "rollback"
+        kind: ActionKind = "rollback"
     else:
         lines.append(why_not)
         action = f"Revert the last change to {isvc.name} ({why_not}).{follow_up}"

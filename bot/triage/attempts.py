@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.alerts.models import Notification
+from bot.model.alert import Notification
+from bot.model.evidence import Verdict
+from bot.model.report import TriageReport
+from bot.model.target import Target
 from bot.store import Store, now_text
-from bot.triage.evidence import Target, Verdict
 from bot.triage.pipeline import alert_lines
-from bot.triage.report import TriageReport
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS triage_attempts (

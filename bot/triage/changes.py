@@ -5,8 +5,8 @@ Used by the worker to tell notifiers whether to post, update, or add a thread re
 
 from __future__ import annotations
 
-from bot.notify.base import Change
-from bot.triage.report import TriageReport
+from bot.model.change import Change
+from bot.model.report import TriageReport
 
 
 def _firing(report: TriageReport) -> set[str]:

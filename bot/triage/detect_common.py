@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.triage.findings import Finding, format_bytes, suggest_memory
+from bot.model.findings import Finding, format_bytes, suggest_memory
 from bot.triage.log_patterns import LogPattern, match_line
 
 PULL = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"}

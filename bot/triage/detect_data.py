@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.alerts.models import Notification
-from bot.triage.evidence import DriftEvidence
-from bot.triage.findings import ActionKind, Cause, Finding, when
+from bot.model.alert import Notification
+from bot.model.findings import ActionKind, Cause, Finding, when
+from bot.model.signal_evidence import DriftEvidence
 
 ACCURACY_DROP = 0.05  # absolute fall below the baseline that counts as concept drift
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.model.cluster_evidence import EventsEvidence, PodState
+from bot.model.findings import Finding
 from bot.triage.detect_common import (
     EVICTED,
     NODE_ROOM,
@@ -18,8 +20,6 @@ from bot.triage.detect_common import (
     unschedulable,
 )
 from bot.triage.detect_pods import RevisionOf
-from bot.triage.evidence import EventsEvidence, PodState
-from bot.triage.findings import Finding
 
 
 def event_findings(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.model.findings import Cause, Finding
+from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.triage.detect_common import OOM, clip, from_message, memory_finding, unschedulable
-from bot.triage.evidence import InferenceServiceEvidence
-from bot.triage.findings import Cause, Finding
 from bot.triage.log_patterns import LogPattern
 from bot.triage.rollout import pending_spec
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.triage.evidence import LogsEvidence
-from bot.triage.findings import Finding
+from bot.model.cluster_evidence import LogsEvidence
+from bot.model.findings import Finding
 from bot.triage.log_patterns import LogPattern, match_line
 
 _WARNING = re.compile(r"\bWARN(?:ING)?\b|level=warn", re.I)

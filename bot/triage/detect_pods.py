@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bot.model.cluster_evidence import ContainerState, NodesEvidence, PodsEvidence, PodState
+from bot.model.findings import Finding, format_bytes
+from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.triage.detect_common import (
     CONFIG,
     EVICTED,
@@ -24,14 +27,6 @@ from bot.triage.detect_common import (
     memory_finding,
     unschedulable,
 )
-from bot.triage.evidence import (
-    ContainerState,
-    InferenceServiceEvidence,
-    NodesEvidence,
-    PodsEvidence,
-    PodState,
-)
-from bot.triage.findings import Finding, format_bytes
 from bot.triage.log_patterns import LogPattern
 
 

@@ -6,9 +6,10 @@ throttled, an autoscaler held at its maximum) is infrastructure: capacity.
 
 from __future__ import annotations
 
+from bot.model.cluster_evidence import AutoscalerEvidence
+from bot.model.findings import Finding, format_bytes
+from bot.model.signal_evidence import MetricsEvidence
 from bot.triage.detect_common import memory_finding
-from bot.triage.evidence import AutoscalerEvidence, MetricsEvidence
-from bot.triage.findings import Finding, format_bytes
 
 MEMORY_NEAR_LIMIT = 0.9
 CPU_NEAR_LIMIT = 0.9

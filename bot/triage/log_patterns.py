@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import cast
 
-from bot.triage.findings import ActionKind, Category, Cause
+from bot.model.findings import ActionKind, Category, Cause
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from bot.alerts.models import Notification
+from bot.model.alert import Notification
+from bot.model.collector import Collector, CollectorError, TriageContext
+from bot.model.evidence import CollectorResult, Evidence, Verdict
+from bot.model.report import AlertLine, TriageReport
+from bot.model.target import Target, TargetLabels
 from bot.redaction import redact, redact_value
-from bot.triage.collector import Collector, CollectorError, TriageContext
-from bot.triage.evidence import CollectorResult, Evidence, Target, Verdict
-from bot.triage.report import AlertLine, TriageReport
-from bot.triage.target import TargetLabels, resolve_target
+from bot.triage.target import resolve_target
 
 log = logging.getLogger(__name__)
 

@@ -66,6 +66,7 @@ class TriageQueue:
         self._reserved = 0
         self._taken = 0
         self._receiving = 0
+        self._held = 0  # triages waiting in `quiet`
         self._quiet = asyncio.Event()
         self._quiet.set()
 
@@ -133,6 +134,20 @@ class TriageQueue:
         """Return once no webhook is being received, or after `at_most` seconds."""
         if not self._receiving:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(at_most):
-                await self._quiet.wait()
+        self._held += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(at_most):
+                    await self._quiet.wait()
+        finally:
+            self._held -= 1
+
+    @property
+    def in_receipt(self) -> int:
+        """Webhooks the receiver holds right now (read by tests)."""
+        return self._receiving
+
+    @property
+    def held_back(self) -> int:
+        """Triages waiting for the receiver to finish (read by tests)."""
+        return self._held

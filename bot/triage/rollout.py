@@ -12,8 +12,8 @@ from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.triage.evidence import RAW_MODES, InferenceServiceEvidence, Revision
-from bot.triage.findings import duration
+from bot.model.findings import duration
+from bot.model.kserve_evidence import RAW_MODES, InferenceServiceEvidence, Revision
 
 ROLLOUT_WINDOW = timedelta(minutes=60)  # a change this long before the alert is "recent"
 ROLLOUT_GRACE = timedelta(minutes=5)  # alert start is approximate (the `for:` clause)

@@ -2,7 +2,7 @@
 
 Called by the pipeline before any collector runs; the label names come from the config
 (`TargetLabels`) because every team names them differently. Every name is checked
-against Kubernetes' own rules (`triage.names`) before it can become part of a path or a
+against Kubernetes' own rules (`model.names`) before it can become part of a path or a
 selector: a label that is no valid name is left out of the target, and `NameGuard`
 turns it into a note on the triage, so it never becomes a request.
 """
@@ -11,32 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict
-
-from bot.triage.collector import Collector, CollectorError, TriageContext
-from bot.triage.evidence import Evidence, Target
-from bot.triage.names import NameKind, name_problem
-
-
-class TargetLabels(BaseModel):
-    """Label names that carry each part of the target, first match wins."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    namespace: tuple[str, ...] = ("namespace", "exported_namespace", "kubernetes_namespace")
-    inference_service: tuple[str, ...] = (
-        "inferenceservice",
-        "inference_service",
-        "isvc",
-        "label_serving_kserve_io_inferenceservice",  # kube_pod_labels
-        "serving_kserve_io_inferenceservice",
-    )
-    # Knative's queue-proxy series name the revision's Service, `<isvc>-predictor`.
-    knative_service: tuple[str, ...] = ("service_name", "configuration_name", "revision_name")
-    deployment: tuple[str, ...] = ("deployment",)
-    pod: tuple[str, ...] = ("pod", "pod_name", "kubernetes_pod_name")
-    model: tuple[str, ...] = ("model", "model_name")
-
+from bot.model.collector import Collector, CollectorError, TriageContext
+from bot.model.evidence import Evidence
+from bot.model.names import NameKind, name_problem
+from bot.model.target import Target, TargetLabels
 
 # Which rule each part of the target obeys. Namespaces and InferenceServices are DNS-1123
 # labels (an InferenceService name is also a label value in the selectors the readers

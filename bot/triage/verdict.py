@@ -23,7 +23,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.alerts.models import Notification
+from bot.model.alert import Notification
+from bot.model.cluster_evidence import (
+    AutoscalerEvidence,
+    EventsEvidence,
+    LogsEvidence,
+    NodesEvidence,
+    PodsEvidence,
+)
+from bot.model.evidence import Evidence, Verdict
+from bot.model.findings import Category, Finding, weight
+from bot.model.kserve_evidence import InferenceServiceEvidence
+from bot.model.signal_evidence import DriftEvidence, MetricsEvidence
+from bot.model.target import Target
 from bot.triage.advice import Candidate, considered, finding_verdict, rollout_verdict, unknown
 from bot.triage.detect_data import alert_findings, drift_findings, is_load_alert
 from bot.triage.detect_events import event_findings
@@ -31,20 +43,6 @@ from bot.triage.detect_kserve import isvc_findings
 from bot.triage.detect_logs import log_findings
 from bot.triage.detect_pods import RevisionOf, node_findings, pod_findings
 from bot.triage.detect_signals import autoscaler_findings, metric_findings
-from bot.triage.evidence import (
-    AutoscalerEvidence,
-    DriftEvidence,
-    EventsEvidence,
-    Evidence,
-    InferenceServiceEvidence,
-    LogsEvidence,
-    MetricsEvidence,
-    NodesEvidence,
-    PodsEvidence,
-    Target,
-    Verdict,
-)
-from bot.triage.findings import Finding, weight
 from bot.triage.log_patterns import CATALOGUE, LogPattern
 from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change
 from bot.triage.verdict_text import about, health, unknown_reasons
@@ -140,7 +138,9 @@ def _rollout(
     return Candidate("rollout", score, top, tuple(confined)), {id(f) for f in confined}
 
 
-def _best(category: str, found: Sequence[Finding], weights: dict[int, float]) -> Candidate | None:
+def _best(
+    category: Category, found: Sequence[Finding], weights: dict[int, float]
+) -> Candidate | None:
     if not found:
         return None
     ranked = sorted(found, key=lambda f: -weights[id(f)])

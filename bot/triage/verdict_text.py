@@ -8,19 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.alerts.models import Notification
-from bot.triage.evidence import (
+from bot.model.alert import Notification
+from bot.model.cluster_evidence import (
     AutoscalerEvidence,
-    DriftEvidence,
     EventsEvidence,
-    Evidence,
-    InferenceServiceEvidence,
     LogsEvidence,
-    MetricsEvidence,
     NodesEvidence,
     PodsEvidence,
 )
-from bot.triage.findings import RECOVERED_AFTER, Finding, duration
+from bot.model.evidence import Evidence
+from bot.model.findings import RECOVERED_AFTER, Finding, duration
+from bot.model.kserve_evidence import InferenceServiceEvidence
+from bot.model.signal_evidence import DriftEvidence, MetricsEvidence
 
 _SOURCES: tuple[tuple[type[Evidence], str], ...] = (
     (InferenceServiceEvidence, "the InferenceService"),

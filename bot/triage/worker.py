@@ -23,15 +23,15 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from bot.alerts.models import Notification
 from bot.metrics import BotMetrics
-from bot.notify.base import Notifier
+from bot.model.alert import Notification
+from bot.model.notifier import Notifier
+from bot.model.report import TriageReport
 from bot.store import Store
 from bot.triage.attempts import TriageAttempts, could_not_triage
 from bot.triage.changes import describe_change
 from bot.triage.pipeline import Pipeline, alert_lines
 from bot.triage.queue import QueuedNotification, TriageQueue
-from bot.triage.report import TriageReport
 
 log = logging.getLogger(__name__)
 

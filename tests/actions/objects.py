@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.actions.base import ActionRequest
+from bot.model.actions import ActionName
 from tests.slack.reports import T0, drift, report
 
 JSON = dict[str, Any]
@@ -15,7 +16,7 @@ LABEL = "serving.kserve.io/inferenceservice"
 
 
 def request(
-    action: str, arg: str = "", user: str = "U1", now: datetime | None = None
+    action: ActionName, arg: str = "", user: str = "U1", now: datetime | None = None
 ) -> ActionRequest:
     """A request from a click on the standard test report (with drift evidence)."""
     moment = now or datetime(2026, 11, 24, 20, 0, tzinfo=UTC)

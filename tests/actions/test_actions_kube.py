@@ -49,7 +49,7 @@ async def test_serverless_rollback_pins_traffic_and_waits_for_ready(
 
     def patched() -> bool:
         obj = kube.get(*ISVC) or {}
-        return obj["spec"]["predictor"].get("canaryTrafficPercent") == 0
+        return bool(obj["spec"]["predictor"].get("canaryTrafficPercent") == 0)
 
     def kserve_reacts() -> None:
         kube.update(*ISVC, {"status": {

@@ -12,8 +12,8 @@ from bot.actions.jobs import build_job, job_name
 from bot.actions.ledger import Ledger
 from bot.actions.plan import image_tag, plan_from_evidence, plan_from_status
 from bot.config import ActionRule
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
 from bot.store import Store
-from bot.triage.evidence import InferenceServiceEvidence, Revision
 from tests.actions.objects import JOB_TEMPLATE, request
 
 GROUPS = {"S-ML": frozenset({"U5"})}

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.models import Notification
 from bot.cluster.factory import cluster_collectors
 from bot.config import CollectorSettings, Settings
-from bot.triage.evidence import Evidence
+from bot.model.alert import Notification
+from bot.model.evidence import Evidence
+from bot.model.report import TriageReport
 from bot.triage.pipeline import Pipeline
-from bot.triage.report import TriageReport
 from bot.triage.verdict import decide
 from tests.fakes.fake_kube import FakeKube, running_fake_kube
 from tests.fakes.kube_scenarios import FIXTURE_ALERT_START, alert_payload

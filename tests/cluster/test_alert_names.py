@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.models import Notification
 from bot.cluster.client import open_api_client
 from bot.cluster.reader import KubeReader
+from bot.model.alert import Notification
+from bot.model.collector import CollectorError
+from bot.model.names import is_dns1123_label, is_dns1123_subdomain
+from bot.model.report import TriageReport
+from bot.model.target import TargetLabels
 from bot.sources import open_pipeline
-from bot.triage.collector import CollectorError
-from bot.triage.names import is_dns1123_label, is_dns1123_subdomain
-from bot.triage.report import TriageReport
-from bot.triage.target import TargetLabels, rejected_names, resolve_target
+from bot.triage.target import rejected_names, resolve_target
 from tests.cluster.conftest import cluster_settings
 from tests.fakes.fake_kube import FakeKube
 from tests.fakes.kube_scenarios import (

@@ -15,7 +15,19 @@ from kubernetes_asyncio import client, config, watch
 from tests.fakes.fake_kube import FakeKube
 from tests.fakes.kube_objects import json_patch, label_selector_matches, merge_patch
 
-POD = {
+
+def _body(error: client.ApiException) -> bytes:
+    """The Status body the fake answered with (the client types it optional)."""
+    assert error.body is not None
+    return bytes(error.body) if not isinstance(error.body, str) else error.body.encode()
+
+
+def _any(body: dict[str, Any]) -> Any:
+    """A plain dict where the client's types name a model: it serializes either."""
+    return body
+
+
+POD: dict[str, Any] = {
     "apiVersion": "v1",
     "kind": "Pod",
     "metadata": {"name": "p1", "namespace": "models", "labels": {"app": "wine", "tier": "a"}},
@@ -59,12 +71,12 @@ def test_label_selectors(selector: str, matches: bool) -> None:
 
 
 def test_patches_follow_the_rfcs() -> None:
-    doc = {"spec": {"a": 1, "b": [1, 2]}, "keep": True}
+    doc: dict[str, Any] = {"spec": {"a": 1, "b": [1, 2]}, "keep": True}
     assert merge_patch(doc, {"spec": {"a": None, "c": 3}}) == {
         "spec": {"b": [1, 2], "c": 3},
         "keep": True,
     }
-    ops = [
+    ops: list[dict[str, Any]] = [
         {"op": "add", "path": "/spec/b/-", "value": 3},
         {"op": "replace", "path": "/spec/a", "value": 5},
         {"op": "move", "from": "/keep", "path": "/kept"},
@@ -96,14 +108,14 @@ async def test_not_found_is_a_real_status(kube: FakeKube, api: client.ApiClient)
             "serving.kserve.io", "v1beta1", "models", "inferenceservices", "nope"
         )
     assert caught.value.status == 404
-    body = json.loads(caught.value.body)
+    body = json.loads(_body(caught.value))
     assert body["kind"] == "Status" and body["reason"] == "NotFound"
     assert body["message"] == 'inferenceservices.serving.kserve.io "nope" not found'
 
 
 async def test_create_conflict_patch_delete(kube: FakeKube, api: client.ApiClient) -> None:
     batch = client.BatchV1Api(api)
-    job = {
+    job: Any = {  # a plain dict where the types name V1Job: the client serializes either
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": "retrain-wine"},
@@ -114,7 +126,7 @@ async def test_create_conflict_patch_delete(kube: FakeKube, api: client.ApiClien
     with pytest.raises(client.ApiException) as caught:
         await batch.create_namespaced_job("models", job)
     assert caught.value.status == 409
-    assert json.loads(caught.value.body)["reason"] == "AlreadyExists"
+    assert json.loads(_body(caught.value))["reason"] == "AlreadyExists"
 
     kube.add({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
               "metadata": {"name": "wine", "namespace": "models"},
@@ -124,7 +136,7 @@ async def test_create_conflict_patch_delete(kube: FakeKube, api: client.ApiClien
     patched = await custom.patch_namespaced_custom_object(
         *args,
         {"spec": {"predictor": {"canaryTrafficPercent": 0}}},
-        _content_type="application/merge-patch+json",
+        _content_type="application/merge-patch+json",  # type: ignore[call-arg]
     )
     assert patched["spec"]["predictor"] == {
         "canaryTrafficPercent": 0,
@@ -158,18 +170,19 @@ async def test_logs_with_container_previous_and_tail(kube: FakeKube, api: client
         await core.read_namespaced_pod_log("p1", "models", container="main", previous=True)
         == "crash\n"
     )
-    for kwargs, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({}, "a container name must be specified for pod p1, choose one of: [main queue-proxy]"),
         ({"container": "nope"}, "container nope is not valid for pod p1"),
         (
             {"container": "queue-proxy", "previous": True},
             'previous terminated container "queue-proxy"',
         ),
-    ]:
+    ]
+    for kwargs, message in cases:
         with pytest.raises(client.ApiException) as caught:
             await core.read_namespaced_pod_log("p1", "models", **kwargs)
         assert caught.value.status == 400
-        assert message in json.loads(caught.value.body)["message"]
+        assert message in json.loads(_body(caught.value))["message"]
 
 
 async def test_core_events_read_through_events_api_have_null_event_time(
@@ -203,7 +216,7 @@ async def test_faults_status_delay_drop_and_auth(kube: FakeKube, api: client.Api
     kube.fault("/pods$", status=403, times=1)
     with pytest.raises(client.ApiException) as caught:
         await core.list_namespaced_pod("models")
-    body = json.loads(caught.value.body)
+    body = json.loads(_body(caught.value))
     assert caught.value.status == 403 and body["reason"] == "Forbidden"
     assert (
         'cannot list resource "pods" in API group "" in the namespace "models"' in body["message"]
@@ -212,8 +225,8 @@ async def test_faults_status_delay_drop_and_auth(kube: FakeKube, api: client.Api
     kube.add(POD)
     kube.fault("/pods/p1$", method="PUT", status=403, times=1)
     with pytest.raises(client.ApiException) as caught:
-        await core.replace_namespaced_pod("p1", "models", POD)
-    assert 'cannot update resource "pods"' in json.loads(caught.value.body)["message"]
+        await core.replace_namespaced_pod("p1", "models", _any(POD))
+    assert 'cannot update resource "pods"' in json.loads(_body(caught.value))["message"]
 
     kube.fault("/pods$", delay=0.2, times=1)
     loop = asyncio.get_running_loop()
@@ -243,9 +256,8 @@ async def test_watch_streams_changes(kube: FakeKube, api: client.ApiClient) -> N
                     return
 
     task = asyncio.create_task(follow())
-    while not kube.calls("GET", "/pods$"):
+    while not kube.watchers:  # the fake registered the watch: a change now is streamed
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
     kube.update("v1", "pods", "models", "p1", {"status": {"phase": "Succeeded"}})
     await asyncio.wait_for(task, 3)
     assert seen == [("ADDED", "Running"), ("MODIFIED", "Succeeded")]

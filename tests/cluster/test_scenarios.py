@@ -10,15 +10,10 @@ import pytest
 
 from bot.cluster.factory import cluster_collectors
 from bot.config import ConfigError, Settings
-from bot.triage.evidence import (
-    DriftEvidence,
-    EventsEvidence,
-    FeatureDrift,
-    InferenceServiceEvidence,
-    LogsEvidence,
-    PodsEvidence,
-)
-from bot.triage.report import TriageReport
+from bot.model.cluster_evidence import EventsEvidence, LogsEvidence, PodsEvidence
+from bot.model.kserve_evidence import InferenceServiceEvidence
+from bot.model.report import TriageReport
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift
 from tests.cluster.conftest import Triage, run_triage
 from tests.fakes.fake_kube import FakeKube, unused_kubeconfig
 from tests.fakes.kube_scenarios import (

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from bot.model.cluster_evidence import EventsEvidence, PodsEvidence
 from bot.notify.text import render_text
 from bot.slack.render import render_message
-from bot.triage.evidence import EventsEvidence, PodsEvidence
 from tests.cluster.conftest import Triage
 from tests.fakes.fake_kube import FakeKube
 from tests.fakes.kube_builders import (

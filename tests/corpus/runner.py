@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.alerts.models import Notification
 from bot.config import Settings
+from bot.model.alert import Notification
+from bot.model.collector import TriageContext
+from bot.model.evidence import Evidence, evidence_from_dict
+from bot.model.report import TriageReport
 from bot.offline import triage_offline
-from bot.triage.collector import TriageContext
-from bot.triage.evidence import Evidence, evidence_from_dict
 from bot.triage.pipeline import Pipeline
-from bot.triage.report import TriageReport
 from bot.triage.verdict import Diagnosis
 from tests.corpus.schema import Case, duration_seconds, expand_values, parse_time
 from tests.corpus.stores import drift_samples, write_drift_store
@@ -96,9 +96,9 @@ def openmetrics(cases: list[Case]) -> str:
                     lines.append(f"{series.series.strip()} {value!r} {first + i * step:.3f}")
     for case in cases:
         if case.drift is not None and case.drift.via == "prometheus":
-            for series, value, at in drift_samples(case):
-                name = series.split("{", 1)[0]
-                families.setdefault(name, []).append(f"{series} {value!r} {at:.3f}")
+            for sample, value, at in drift_samples(case):
+                name = sample.split("{", 1)[0]
+                families.setdefault(name, []).append(f"{sample} {value!r} {at:.3f}")
     body = "\n".join(line for name in sorted(families) for line in families[name])
     return body + "\n# EOF\n"
 

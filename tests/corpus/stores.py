@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.drift.engine import DriftReport, FeatureResult
-from bot.drift.feedback import Quality
+from bot.drift.evaluation import Evaluation
 from bot.drift.history_table import HistoryTable
-from bot.drift.monitor import Evaluation
+from bot.drift.ingest.feedback import Quality
+from bot.drift.stats.results import DriftReport, FeatureResult
 from bot.store import Store
 from tests.corpus.schema import Case, Drift, parse_time
 

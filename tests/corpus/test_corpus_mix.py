@@ -36,7 +36,7 @@ def test_every_category_and_the_common_causes() -> None:
         "unknown",
     }
     assert categories["unknown"] >= 3
-    causes = Counter(case.expect.cause for case in CASES.values())
+    causes: Counter[str] = Counter(case.expect.cause for case in CASES.values())
     common = [
         "oom", "image-pull", "config", "mount", "scheduling", "eviction", "capacity",
         "dependency", "gpu-memory", "storage", "model-load", "probe", "crash", "code",

@@ -88,7 +88,11 @@ class Harness:
     """A running DriftService, on its own open store, behind a test client."""
 
     def __init__(
-        self, service: DriftService, store: Store, client: TestClient, registry: CollectorRegistry
+        self,
+        service: DriftService,
+        store: Store,
+        client: TestClient[Any, Any],
+        registry: CollectorRegistry,
     ):
         self.service = service
         self.store = store

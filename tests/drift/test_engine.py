@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bot.drift.correction import reject
-from bot.drift.engine import DriftOptions, Reference
+from bot.drift.stats.correction import reject
+from bot.drift.stats.engine import Reference
+from bot.drift.stats.results import DriftOptions
 
 
 def _columns(matrix: np.ndarray) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bot.drift.feedback import Feedback
+from bot.drift.ingest.feedback import Feedback
 
 
 def test_regression_mae_and_rmse() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.drift.feedback import Quality
+from bot.drift.evaluation import Evaluation
 from bot.drift.history_table import HistoryTable
-from bot.drift.monitor import Evaluation
+from bot.drift.ingest.feedback import Quality
 from bot.store import Store
 
 
@@ -31,7 +31,7 @@ async def test_prunes_per_model_and_skips_unreadable_rows(tmp_path: Path) -> Non
         async with store.connection.execute(
             "SELECT accuracy, drift_share FROM drift_evaluations WHERE model = 'm' ORDER BY id"
         ) as cur:
-            assert await cur.fetchall() == [(0.6, None), (0.7, None)]
+            assert [tuple(row) for row in await cur.fetchall()] == [(0.6, None), (0.7, None)]
         await store.write(
             ("UPDATE drift_evaluations SET evaluation = '{\"at\": 1' WHERE id = 2", ())
         )

@@ -10,16 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from bot.drift.cells import CellGrid
-from bot.drift.kolmogorov import kstwo_sf
-from bot.drift.ks import SortedReference, critical_d, ks_method, ks_result
+from bot.drift.stats.cells import CellGrid
+from bot.drift.stats.compute import Compute
+from bot.drift.stats.kolmogorov import kstwo_sf
+from bot.drift.stats.ks import SortedReference, critical_d, ks_method, ks_result
 
 REL = 1e-9
 
 
 def _check(reference: np.ndarray, window: np.ndarray) -> None:
     engine = SortedReference(reference)
-    raw = engine.statistics(window, workers=2)
+    with Compute(2) as compute:
+        raw = engine.statistics(window, compute)
     d, p = ks_result(raw, reference.shape[0], window.shape[0])
     for i in range(reference.shape[1]):
         with warnings.catch_warnings():
@@ -144,12 +146,14 @@ def test_windows_of_different_lengths_and_threads_agree_with_scipy() -> None:
     engine = SortedReference(reference)
     windows = [rng.normal(0.05 * i, 1.0, 2_000 + 500 * i) for i in range(4)]
     for workers in (1, 2, 3):
-        statistics, _ = engine.fit(windows, workers)
+        with Compute(workers) as compute:
+            statistics, _ = engine.fit(windows, compute)
         for i, window in enumerate(windows):
             assert statistics[i] == stats.ks_2samp(reference[:, i], window).statistic
     same = [rng.normal(size=5_000) for _ in range(4)]
-    one, _ = engine.fit(same, 1)
-    two, _ = engine.fit(same, 2)
+    with Compute(1) as serial, Compute(2) as threads:
+        one, _ = engine.fit(same, serial)
+        two, _ = engine.fit(same, threads)
     assert one.tolist() == two.tolist()
     empty, counts = engine.fit([np.empty(0)] * 4)
     assert empty.tolist() == [0.0] * 4 and counts.sum() == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.drift.reference_file import load_reference
+from bot.drift.ingest.reference_file import load_reference
 
 
 def test_npy_npz_and_csv(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 from prometheus_client import generate_latest
 
-from bot.alerts.models import Notification
-from bot.triage.collector import TriageContext
-from bot.triage.evidence import DriftEvidence, Target
+from bot.model.alert import Notification
+from bot.model.collector import TriageContext
+from bot.model.signal_evidence import DriftEvidence
+from bot.model.target import Target
 from tests.drift.conftest import (
     FEATURES,
     NAME,
@@ -231,7 +232,7 @@ async def test_history_table_keeps_the_last_evaluations_per_model(
         "SELECT namespace, model, evaluated_at, drift_share, dataset_drift, window_rows"
         " FROM drift_evaluations ORDER BY id"
     ) as cur:
-        stored = await cur.fetchall()
+        stored = [tuple(row) for row in await cur.fetchall()]
     kept = [e.at.isoformat() for e in monitor.history]
     assert len(stored) == 2 and [r[2] for r in stored] == kept  # the first one was pruned
     assert {(r[0], r[1], r[5]) for r in stored} == {(NAMESPACE, NAME, 100)}

@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from bot.drift import wasserstein
-from bot.drift.ks import SortedReference
+from bot.drift.stats import wasserstein
+from bot.drift.stats.compute import Compute
+from bot.drift.stats.ks import SortedReference
 from tests.drift.test_ks import ADVERSE, KINDS
 
 REL = 1e-9
@@ -65,8 +66,9 @@ def test_subsets_and_lengths_and_threads() -> None:
     _check(reference, [rng.normal(0.5, 1.0, 3_000), rng.normal(size=7_000)], [3, 1])
     engine = SortedReference(reference)
     windows = [rng.normal(0.1 * i, 1.0, 8_000) for i in range(5)]
-    one = wasserstein.distances(engine, list(range(5)), windows, 1)
-    two = wasserstein.distances(engine, list(range(5)), windows, 2)
+    with Compute(1) as serial, Compute(2) as threads:
+        one = wasserstein.distances(engine, list(range(5)), windows, serial)
+        two = wasserstein.distances(engine, list(range(5)), windows, threads)
     assert two == pytest.approx(one, rel=1e-12)  # sums grouped differently per block
 
 

@@ -89,7 +89,7 @@ class FakeKube:
     def update(self, api_version: str, plural: str, namespace: str, name: str, patch: JSON) -> JSON:
         """Merge-patch a stored object from the test side (e.g. mark a Job complete)."""
         key = (api_version, plural, namespace, name)
-        obj = ko.merge_patch(self.objects[key], patch)
+        obj: dict[str, Any] = ko.merge_patch(self.objects[key], patch)
         self._stamp(obj["metadata"], created=False)
         self.objects[key] = obj
         self.notify("MODIFIED", key, obj)

@@ -15,6 +15,7 @@ from typing import Any
 import celpy
 import pytest
 import yaml
+from celpy.adapter import json_to_cel
 
 from bot.actions.job_policy import job_problems
 from tests.manifests.conftest import find
@@ -103,8 +104,8 @@ def _evaluate(expression: str, activation: dict[str, Any]) -> Any:
 def _admits(policy: dict[str, Any], job: dict[str, Any], username: str = BOT) -> bool:
     """What the API server decides: matchConditions, variables in order, every validation."""
     spec = policy["spec"]
-    request = celpy.json_to_cel({"userInfo": {"username": username}})
-    activation: dict[str, Any] = {"object": celpy.json_to_cel(job), "request": request}
+    request = json_to_cel({"userInfo": {"username": username}})
+    activation: dict[str, Any] = {"object": json_to_cel(job), "request": request}
     if not all(_evaluate(c["expression"], activation) for c in spec["matchConditions"]):
         return True  # not the bot's request: the policy does not apply
     variables = celpy.celtypes.MapType({})
@@ -148,7 +149,7 @@ def test_shipped_template_and_allowed_lists_agree(base_objects: list[dict[str, A
     allowed = config["actions"]["retrain"]["allowed_secrets"]
     policy = find(base_objects, "ValidatingAdmissionPolicy", "triage-bot-retrain-jobs")
     [variable] = [v for v in policy["spec"]["variables"] if v["name"] == "allowedSecrets"]
-    assert _evaluate(variable["expression"], {}) == celpy.json_to_cel(allowed)
+    assert _evaluate(variable["expression"], {}) == json_to_cel(allowed)
     assert _admits(policy, job) is True
     assert job_problems(job, allowed) == []
 

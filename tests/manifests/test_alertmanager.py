@@ -74,7 +74,7 @@ def test_plain_config_matches_the_alertmanager_config(base_objects: list[dict[st
     assert webhook["url"] == f"http://{meta['name']}.{meta['namespace']}.svc:{port}/alertmanager"
 
 
-def _alert(name: str, ends_at: datetime | None = None, **labels: str) -> dict[str, Any]:
+def _alert(name: str, ends_at: datetime | None = None, /, **labels: str) -> dict[str, Any]:
     alert: dict[str, Any] = {
         "labels": {"alertname": name, **labels},
         "annotations": {"summary": name},
@@ -94,7 +94,7 @@ async def test_real_alertmanager_routes_model_alerts_to_the_bot(tmp_path: Path) 
     async with running_webhook_receiver(received) as url:
         quick = Timings(group_wait="0s", group_interval="1s")
         config = alertmanager_config_from_manifest(url, token_file, quick)
-        model = {"namespace": "models", "model": "wine", "inferenceservice": "wine"}
+        model: dict[str, str] = {"namespace": "models", "model": "wine", "inferenceservice": "wine"}
         async with (
             running_alertmanager(tmp_path / "am", config) as alertmanager,
             aiohttp.ClientSession() as session,

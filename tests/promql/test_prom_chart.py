@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 from datetime import UTC, datetime, timedelta
 
+from bot.model.signal_evidence import MetricsEvidence, ResourceUse, Series
 from bot.promql.chart import render_chart
-from bot.triage.evidence import MetricsEvidence, ResourceUse, Series
 
 T0 = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
 

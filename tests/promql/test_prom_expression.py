@@ -8,16 +8,11 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from bot.model.evidence import evidence_from_dict, evidence_to_dict
+from bot.model.signal_evidence import MetricsEvidence, ResourceUse, Series
+from bot.model.target import Target
 from bot.promql.collector import pod_matchers, select_series
 from bot.promql.expression import AlertExpression, expression_from_generator_url, split_threshold
-from bot.triage.evidence import (
-    MetricsEvidence,
-    ResourceUse,
-    Series,
-    Target,
-    evidence_from_dict,
-    evidence_to_dict,
-)
 
 JOB = 'up{job="a&b"} == 0'
 RATIO = "sum by (namespace, model) (rate(request_error_count[5m]))"

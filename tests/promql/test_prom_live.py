@@ -19,12 +19,13 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.alerts.models import Notification
 from bot.config import Settings
+from bot.model.alert import Notification
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.signal_evidence import MetricsEvidence
+from bot.model.target import Target
 from bot.promql import PrometheusClient, PrometheusError, prometheus_collectors
 from bot.promql.collector import PrometheusCollector
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import MetricsEvidence, Target
 from bot.triage.pipeline import Pipeline
 from bot.triage.verdict import decide
 from tests.fakes.servers import (

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.triage.collector import Collector
+from bot.model.collector import Collector
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TOKEN = "s3cret-token"

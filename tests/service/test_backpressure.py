@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.triage.collector import TriageContext
-from bot.triage.evidence import Evidence
+from bot.model.collector import TriageContext
+from bot.model.evidence import Evidence
 
 from .conftest import AUTH, AppFactory, load_fixture
 

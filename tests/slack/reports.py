@@ -5,30 +5,28 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.triage.evidence import (
-    CollectorResult,
+from bot.model.alert import AlertStatus
+from bot.model.cluster_evidence import (
     ContainerState,
-    DriftEvidence,
     EventsEvidence,
-    Evidence,
-    FeatureDrift,
-    InferenceServiceEvidence,
     KubeEvent,
     LogExcerpt,
     LogsEvidence,
     PodsEvidence,
     PodState,
-    Revision,
-    Target,
-    Verdict,
 )
-from bot.triage.report import AlertLine, TriageReport
+from bot.model.evidence import CollectorResult, Evidence, Verdict
+from bot.model.findings import Category
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
+from bot.model.report import AlertLine, TriageReport
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift
+from bot.model.target import Target
 
 T0 = datetime(2026, 11, 24, 19, 0, 49, tzinfo=UTC)
 GROUP_KEY = '{}:{alertname="HighErrorRate", inferenceservice="wine", namespace="models"}'
 
 
-def alert(status: str = "firing", **labels: str) -> AlertLine:
+def alert(status: AlertStatus = "firing", **labels: str) -> AlertLine:
     """One alert line."""
     return AlertLine(
         name="HighErrorRate",
@@ -96,8 +94,8 @@ def logs() -> LogsEvidence:
 
 def report(
     *evidence: Evidence,
-    status: str = "firing",
-    category: str = "rollout",
+    status: AlertStatus = "firing",
+    category: Category = "rollout",
     notes: tuple[str, ...] = (),
     **overrides: Any,
 ) -> TriageReport:

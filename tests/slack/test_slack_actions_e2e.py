@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.notify.base import Change
+from bot.model.change import Change
 from tests.actions.objects import ISVC, JOB_TEMPLATE, serverless_isvc
 from tests.fakes.fake_kube import FakeKube, running_fake_kube
 from tests.fakes.fake_slack import APP_TOKEN, FakeSlack, Message

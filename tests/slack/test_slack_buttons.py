@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack.buttons import ACTIONS, ButtonError, ButtonPayload, group_id
+from bot.model.actions import ACTIONS
+from bot.slack.buttons import ButtonError, ButtonPayload, group_id
 from bot.slack.limits import clip, clip_code, violations
 
 GID = group_id('{}:{alertname="X"}')
@@ -79,7 +82,7 @@ def test_clip_marks_truncation() -> None:
 
 
 def test_violations_finds_each_kind_of_breach() -> None:
-    bad = {
+    bad: dict[str, Any] = {
         "text": "t" * 3001,
         "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]
         + [{"type": "divider"}] * 50,

@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.signature import SignatureVerifier
 
 from bot.actions.audit import feedback_for
-from bot.notify.base import Change
+from bot.model.change import Change
 from bot.slack.buttons import ButtonPayload, group_id
 from tests.fakes.fake_slack import FakeSlack, Message
 from tests.slack.clicks import SECRET, audit, click_payload, signed, until

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts.models import Notification
 from bot.metrics import BotMetrics
-from bot.notify.base import Change
+from bot.model.alert import Notification
+from bot.model.change import Change
 from bot.slack.client import make_client
 from bot.slack.render import render_message
 from bot.store import Store

@@ -16,27 +16,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.slack.mrkdwn import escape, link, plain, trusted_hosts
-from bot.slack.render import MessageState, fallback_text, render_message
-from bot.triage.evidence import (
+from bot.model.cluster_evidence import (
     Condition,
     ContainerState,
-    DriftEvidence,
     EventsEvidence,
-    FeatureDrift,
-    InferenceServiceEvidence,
     KubeEvent,
     LogExcerpt,
     LogsEvidence,
-    MetricsEvidence,
     PodsEvidence,
     PodState,
-    Revision,
-    Series,
-    Target,
-    Verdict,
 )
-from bot.triage.report import TriageReport
+from bot.model.evidence import Verdict
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
+from bot.model.report import TriageReport
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift, MetricsEvidence, Series
+from bot.model.target import Target
+from bot.slack.mrkdwn import escape, link, plain, trusted_hosts
+from bot.slack.render import MessageState, fallback_text, render_message
 from tests.slack.reports import T0, alert, isvc, report
 
 INJECTIONS = [
@@ -192,9 +188,10 @@ def test_no_input_ever_becomes_a_mention_or_a_link(bad: str) -> None:
 
 
 def test_a_part_that_fails_to_render_is_left_out_with_a_note() -> None:
+    bad_statistic: Any = "x"  # a statistic that is no number: its part cannot render
     broken = DriftEvidence(
-        model="m", window_rows=1, features=(FeatureDrift("f", "ks", "x", 0, True),)
-    )  # type: ignore[arg-type]
+        model="m", window_rows=1, features=(FeatureDrift("f", "ks", bad_statistic, 0, True),)
+    )
     message = render_message(report(broken, hostile_report("x").results[1].evidence))  # type: ignore[arg-type]
     shown = "\n".join(texts(message))
     assert "Rendering problems" in shown and "the drift evidence could not be shown" in shown

@@ -17,13 +17,13 @@ import aiosqlite
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.notify.base import Change
+from bot.model.change import Change
+from bot.model.signal_evidence import MetricsEvidence, Series
 from bot.promql.chart import render_chart
 from bot.slack.buttons import group_id
 from bot.slack.client import make_client
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import SlackTables
-from bot.triage.evidence import MetricsEvidence, Series
 from tests.fakes.fake_slack import FakeSlack
 from tests.slack.conftest import MakeSettings
 from tests.slack.reports import GROUP_KEY, T0, drift, isvc, report
@@ -33,7 +33,7 @@ MakeNotifier = Callable[..., SlackNotifier]
 
 async def outbox_rows(db: aiosqlite.Connection) -> list[tuple[Any, ...]]:
     async with db.execute("SELECT kind, state, attempts, last_error FROM slack_outbox") as cur:
-        return list(await cur.fetchall())
+        return [tuple(row) for row in await cur.fetchall()]
 
 
 async def test_first_notification_posts_one_message_through_a_429(

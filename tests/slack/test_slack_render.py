@@ -10,10 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.slack.buttons import ButtonPayload, group_id
-from bot.slack.limits import MARKER, violations
-from bot.slack.render import MessageState, render_message
-from bot.triage.evidence import (
+from bot.model.alert import AlertStatus
+from bot.model.cluster_evidence import (
     ContainerState,
     EventsEvidence,
     KubeEvent,
@@ -21,8 +19,11 @@ from bot.triage.evidence import (
     LogsEvidence,
     PodsEvidence,
     PodState,
-    Target,
 )
+from bot.model.target import Target
+from bot.slack.buttons import ButtonPayload, group_id
+from bot.slack.limits import MARKER, violations
+from bot.slack.render import MessageState, render_message
 from tests.slack.reports import GROUP_KEY, T0, drift, events, isvc, logs, pods, report
 
 FEEDBACK = {"tb:feedback:right", "tb:feedback:wrong"}
@@ -228,7 +229,7 @@ def test_limits_always_hold(
     notes: list[str],
     namespace: str,
     name: str,
-    status: str,
+    status: AlertStatus,
     state: MessageState,
 ) -> None:
     base = report()

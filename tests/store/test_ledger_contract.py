@@ -1,5 +1,5 @@
 """The action ledger's contract on both back ends: SQLite's `actions.ledger.Ledger` and
-PostgreSQL's `postgres.ledger.PostgresLedger` answer the same claims the same way."""
+PostgreSQL's `actions.pg_ledger.PostgresLedger` answer the same claims the same way."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Protocol
 import pytest
 
 from bot.actions.ledger import Claim, Ledger
-from bot.postgres.ledger import PostgresLedger
+from bot.actions.pg_ledger import PostgresLedger
 from bot.postgres.store import PostgresStore
 from bot.store import Store
 

@@ -11,8 +11,8 @@ import pytest
 
 from bot.actions.audit import AuditEntry, AuditLog
 from bot.actions.ledger import Ledger
+from bot.actions.pg_ledger import PostgresLedger
 from bot.cli import main
-from bot.postgres.ledger import PostgresLedger
 from bot.postgres.migrations import MIGRATIONS
 from bot.postgres.outbox import Outbox
 from bot.postgres.store import PostgresStore

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from bot.actions.pg_ledger import PostgresLedger
 from bot.postgres.leases import Leases, sweep
-from bot.postgres.ledger import PostgresLedger
 from bot.postgres.migrations import MIGRATIONS, migrate, schema_version
 from bot.postgres.outbox import Outbox
 from bot.postgres.periodic import exclusive

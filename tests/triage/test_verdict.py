@@ -10,25 +10,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alerts.models import Notification
-from bot.triage.evidence import (
+from bot.model.alert import Notification
+from bot.model.cluster_evidence import (
     Condition,
     ContainerState,
-    DriftEvidence,
     EventsEvidence,
-    Evidence,
-    FeatureDrift,
-    InferenceServiceEvidence,
     KubeEvent,
     LogExcerpt,
     LogsEvidence,
-    MetricsEvidence,
     PodsEvidence,
     PodState,
-    ResourceUse,
-    Revision,
-    Target,
 )
+from bot.model.evidence import Evidence
+from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift, MetricsEvidence, ResourceUse
+from bot.model.target import Target
 from bot.triage.verdict import decide
 
 START = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)

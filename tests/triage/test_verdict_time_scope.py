@@ -5,21 +5,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.alerts.models import Notification
-from bot.triage.evidence import (
+from bot.model.alert import Notification
+from bot.model.cluster_evidence import (
     Condition,
     ContainerState,
-    Evidence,
-    InferenceServiceEvidence,
     LogExcerpt,
     LogsEvidence,
-    MetricsEvidence,
-    ModelStatus,
     PodsEvidence,
     PodState,
-    Revision,
-    TrafficTarget,
 )
+from bot.model.evidence import Evidence
+from bot.model.kserve_evidence import InferenceServiceEvidence, ModelStatus, Revision, TrafficTarget
+from bot.model.signal_evidence import MetricsEvidence
 from bot.triage.verdict import decide
 from tests.triage.test_verdict import START, TARGET, notification
 

@@ -1,6 +1,6 @@
 """Survival function of the two-sided one-sample Kolmogorov statistic, vectorised.
 
-Called by `drift.ks` for the asymptotic p-value of the two-sample test, which scipy's
+Called by `drift.stats.ks` for the asymptotic p-value of the two-sample test, which scipy's
 `ks_2samp` takes as `kstwo.sf(d, round(n1*n2/(n1+n2)))`. scipy evaluates that one value
 at a time, and in its tail (n*d^2 >= 2.2) through `special.smirnov`, a sum of n terms
 that costs about 8 ms at n = 8,000. Here the two regions that matter at window sizes
@@ -18,11 +18,12 @@ measures the agreement with `scipy.stats.kstwo.sf`: within 1e-9 relative.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.drift.stats.compute import Compute
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -106,14 +107,15 @@ def _pelz_good_sf(n: int, x: FloatArray) -> FloatArray:
     return np.where(qlog < _MIN_LOG, 1.0, np.clip(sf, 0.0, 1.0))
 
 
-def kstwo_sf(d: FloatArray, n: int, workers: int = 1) -> FloatArray:
+def kstwo_sf(d: FloatArray, n: int, compute: Compute | None = None) -> FloatArray:
     """`scipy.stats.kstwo.sf(d, n)` for a vector of d, fast where n > 140.
 
     The tail sums (~60 µs a statistic at n = 8,000, all in `log`/`exp`, which release
-    the GIL) are shared among `workers` threads.
+    the GIL) are shared among `compute`'s threads (none given: this thread).
     """
     from scipy import stats  # lazy: scipy costs ~1 s to import
 
+    workers = compute.workers if compute is not None else 1
     d = np.asarray(d, dtype=np.float64)
     out = np.empty_like(d)
     nx2 = n * d * d
@@ -125,11 +127,10 @@ def kstwo_sf(d: FloatArray, n: int, workers: int = 1) -> FloatArray:
     out[zero] = 0.0
     if tail.any():
         parts = np.array_split(d[tail], max(1, min(workers, int(tail.sum()))))
-        if len(parts) == 1:
+        if len(parts) == 1 or compute is None:
             sums = smirnov_sf(n, parts[0])
         else:
-            with ThreadPoolExecutor(len(parts)) as pool:
-                sums = np.concatenate(list(pool.map(partial(smirnov_sf, n), parts)))
+            sums = np.concatenate(compute.map(partial(smirnov_sf, n), parts))
         out[tail] = np.clip(2.0 * sums, 0.0, 1.0)
     if body.any():
         out[body] = _pelz_good_sf(n, d[body])

@@ -1,6 +1,6 @@
 """CSV files with a header row, read into typed feature columns.
 
-Called by `drift.command` (reference and production files) and `drift.reference_file`
+Called by `drift.command` (reference and production files) and `drift.ingest.reference_file`
 (a model's reference file). Every problem becomes a `TableError` whose message names the
 file, and where it can the column, the line and the value: the command prints it as is.
 """

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.drift.events import IngestError, parse_event
-from bot.drift.payloads import columns_for, parse_predictions, parse_request
+from bot.drift.ingest.cloudevents import IngestError, parse_event
+from bot.drift.ingest.model_bodies import columns_for, parse_predictions, parse_request
 
 
 def _cols(body: Any) -> list[list[Any]]:

@@ -1,20 +1,20 @@
 """Blocks of features placed in the reference's cells: the passes KS and Wasserstein share.
 
-Used by `drift.ks` (which does the placing, `SortedReference.place`) and
-`drift.wasserstein`. A block is a run of features whose windows have one length, so
+Used by `drift.stats.ks` (which does the placing, `SortedReference.place`) and
+`drift.stats.wasserstein`. A block is a run of features whose windows have one length, so
 every pass is one numpy call over a features x rows array; blocks may run in threads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.drift import workspace
+from bot.drift.stats.compute import Compute
+from bot.drift.stats.workspace import Workspace
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -36,7 +36,7 @@ def pick(
     placed: Placement,
     sources: Sequence[FloatArray],
     wanted: npt.NDArray[np.bool_],
-    space: workspace.Workspace,
+    space: Workspace,
 ) -> tuple[FloatArray, IntArray, IntArray]:
     """The `sources` values (`placed.windows` or the rows of `.relative`) in the `wanted`
     cells (k x cells), sorted by feature then value.
@@ -60,17 +60,17 @@ def pick(
 
 
 def for_each_block(
-    sizes: Sequence[int], workers: int, run: Callable[[slice, workspace.Workspace], None]
+    sizes: Sequence[int], compute: Compute, run: Callable[[slice, Workspace], None]
 ) -> None:
     """Call `run` on blocks of consecutive features whose windows share one length.
 
-    One length (no missing values): the features split into `workers` blocks run in
-    threads, as numpy releases the GIL in its vector passes. Otherwise one block per
+    One length (no missing values): the features split into `compute.workers` blocks run
+    in its threads, as numpy releases the GIL in its vector passes. Otherwise one block per
     feature. Empty windows are skipped.
     """
     count = len(sizes)
     if len(set(sizes)) == 1:
-        parts = max(1, min(workers, count))
+        parts = max(1, min(compute.workers, count))
         bounds = np.linspace(0, count, parts + 1).astype(int).tolist()
         blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if a < b]
     else:
@@ -78,12 +78,7 @@ def for_each_block(
     blocks = [b for b in blocks if sizes[b.start] > 0]
 
     def one(block: slice) -> None:
-        with workspace.borrow() as space:
+        with compute.workspace() as space:
             run(block, space)
 
-    if workers > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
-            list(pool.map(one, blocks))
-    else:
-        for block in blocks:
-            one(block)
+    compute.map(one, blocks)

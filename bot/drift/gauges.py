@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 if TYPE_CHECKING:
-    from bot.drift.monitor import Evaluation
+    from bot.drift.evaluation import Evaluation
 
 PREFIX = "triage_bot_drift_"
 MODEL = ["namespace", "model"]

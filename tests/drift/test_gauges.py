@@ -10,10 +10,10 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.drift.engine import DriftReport, FeatureResult
-from bot.drift.feedback import Quality
-from bot.drift.metrics import DriftMetrics, model_labels
-from bot.drift.monitor import Evaluation
+from bot.drift.evaluation import Evaluation
+from bot.drift.gauges import DriftMetrics, model_labels
+from bot.drift.ingest.feedback import Quality
+from bot.drift.stats.results import DriftReport, FeatureResult
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE = ROOT / "manifests" / "components" / "prometheus-operator" / "prometheusrule.yaml"

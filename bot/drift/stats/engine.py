@@ -1,8 +1,8 @@
 """The drift engine: one reference, many windows, one report per evaluation.
 
 Called by `drift.command` (two CSV files) and `drift.monitor` (the service's windows).
-It hands numeric features to `drift.ks`, categorical ones to `drift.effects`, corrects
-for the number of features (`drift.correction`), and only calls a feature drifted when
+It hands numeric features to `drift.stats.ks`, categorical ones to `drift.stats.effects`, corrects
+for the number of features (`drift.stats.correction`), and only calls a feature drifted when
 the shift is also large enough to matter (the effect floor). Pure: arrays in, a frozen
 report out.
 """
@@ -15,65 +15,14 @@ from dataclasses import KW_ONLY, dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.drift import effects, ks, wasserstein
-from bot.drift.correction import Correction, bonferroni_level, reject
+from bot.drift.stats import effects, ks, wasserstein
+from bot.drift.stats.compute import Compute
+from bot.drift.stats.correction import bonferroni_level, reject
+from bot.drift.stats.results import DriftOptions, DriftReport, FeatureResult
 
 FloatArray = npt.NDArray[np.float64]
 
 _REFINE = 1e-6  # p-values this close (relative) to a threshold are recomputed by scipy
-
-
-@dataclass(frozen=True)
-class DriftOptions:
-    """How strict the engine is."""
-
-    alpha: float = 0.05
-    correction: Correction = "bonferroni"
-    min_rows: int = 30
-    wasserstein_floor: float = 0.1
-    js_floor: float = 0.1
-    dataset_share: float = 0.5
-    workers: int = 1  # threads for the KS statistics; numpy releases the GIL
-
-
-@dataclass(frozen=True)
-class FeatureResult:
-    """One feature's test, effect and decision."""
-
-    name: str
-    test: str  # ks | chi2
-    statistic: float
-    p_value: float
-    significant: bool
-    drift: bool
-    effect: float | None  # normed Wasserstein (ks) or Jensen-Shannon distance (chi2)
-    effect_measure: str
-    psi: float
-    method: str  # exact | asymp | chi2
-    window_rows: int
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    """All features of one window against the reference."""
-
-    features: tuple[FeatureResult, ...]
-    reference_rows: int
-    window_rows: int
-    enough_rows: bool
-    drift_share: float
-    dataset_drift: bool
-    alpha: float
-    correction: str
-
-    @property
-    def drift(self) -> bool:
-        """True when at least one feature drifted."""
-        return any(f.drift for f in self.features)
-
-    def drifted(self) -> tuple[str, ...]:
-        """Names of the drifted features."""
-        return tuple(f.name for f in self.features if f.drift)
 
 
 @dataclass(frozen=True)
@@ -121,14 +70,20 @@ class Reference:
         return tuple(n for n in self.names if n not in self.categorical)
 
     def evaluate(
-        self, window: Mapping[str, npt.ArrayLike], options: DriftOptions | None = None
+        self,
+        window: Mapping[str, npt.ArrayLike],
+        options: DriftOptions | None = None,
+        compute: Compute | None = None,
     ) -> DriftReport:
-        """Compare a window (feature name to values; NaN = missing) with the reference."""
+        """Compare a window (feature name to values; NaN = missing) with the reference.
+
+        `compute` is the caller's threads and scratch space (none: serial, fresh arrays).
+        """
         options = options or DriftOptions()
         missing = [n for n in self.names if n not in window]
         if missing:
             raise ValueError(f"window lacks features: {', '.join(missing)}")
-        fits = self._ks_statistics(window, options.workers)
+        fits = self._ks_statistics(window, compute)
         results: list[_Pending] = []
         for name in self.names:
             if name in self.categorical:
@@ -136,10 +91,12 @@ class Reference:
             else:
                 fit = fits[name]
                 results.append(_Pending(name, "ks", fit.statistic, float("nan"), fit.rows))
-        self._ks_pvalues(results, options.workers)
-        return self._decide(results, fits, options)
+        self._ks_pvalues(results, compute)
+        return self._decide(results, fits, options, compute)
 
-    def _ks_statistics(self, window: Mapping[str, npt.ArrayLike], workers: int) -> dict[str, _Fit]:
+    def _ks_statistics(
+        self, window: Mapping[str, npt.ArrayLike], compute: Compute | None
+    ) -> dict[str, _Fit]:
         by_group: dict[int, list[tuple[_Numeric, FloatArray]]] = {}
         for info in self._numeric.values():
             values = np.asarray(window[info.name], dtype=np.float64).reshape(-1)
@@ -150,7 +107,7 @@ class Reference:
         for g, items in by_group.items():
             items.sort(key=lambda item: item[0].column)
             group = self._groups[g]
-            stats, decile_counts = group.fit([values for _, values in items], workers)
+            stats, decile_counts = group.fit([values for _, values in items], compute)
             rows = np.array([values.size for _, values in items])
             psi = effects.psi_rows(group.decile_counts, group.n, decile_counts, rows)
             for (info, values), d, p in zip(items, stats, psi, strict=True):
@@ -166,7 +123,7 @@ class Reference:
             effect=result.js_distance, psi=result.psi, method="chi2",
         )  # fmt: skip
 
-    def _ks_pvalues(self, results: Sequence[_Pending], workers: int) -> None:
+    def _ks_pvalues(self, results: Sequence[_Pending], compute: Compute | None) -> None:
         by_sizes: dict[tuple[int, int], list[_Pending]] = {}
         for r in results:
             if r.test == "ks" and r.window_rows > 0:
@@ -174,7 +131,7 @@ class Reference:
             elif r.test == "ks":
                 r.p_value = 1.0
         for (n1, n2), group in by_sizes.items():
-            d, p = ks.ks_result(np.array([r.statistic for r in group]), n1, n2, workers)
+            d, p = ks.ks_result(np.array([r.statistic for r in group]), n1, n2, compute)
             for r, di, pi in zip(group, d, p, strict=True):
                 r.statistic, r.p_value = float(di), float(pi)
                 r.method = ks.ks_method(n1, n2)
@@ -183,7 +140,11 @@ class Reference:
         return self._groups[self._numeric[name].group].n
 
     def _decide(
-        self, results: list[_Pending], fits: Mapping[str, _Fit], options: DriftOptions
+        self,
+        results: list[_Pending],
+        fits: Mapping[str, _Fit],
+        options: DriftOptions,
+        compute: Compute | None,
     ) -> DriftReport:
         window_rows = max((r.window_rows for r in results), default=0)
         tested = [r for r in results if r.window_rows >= options.min_rows]
@@ -196,7 +157,7 @@ class Reference:
             significant = np.array([self._beyond_critical(r, level, s) for r, s in
                                     zip(tested, significant, strict=True)], dtype=bool)  # fmt: skip
         flagged = {r.name for r, s in zip(tested, significant, strict=True) if s}
-        distances = self._distances([n for n in flagged if n in fits], fits, options.workers)
+        distances = self._distances([n for n in flagged if n in fits], fits, compute)
         features = tuple(
             self._finish(r, r.name in flagged, fits, distances, options) for r in results
         )
@@ -214,7 +175,7 @@ class Reference:
         )
 
     def _distances(
-        self, names: Sequence[str], fits: Mapping[str, _Fit], workers: int
+        self, names: Sequence[str], fits: Mapping[str, _Fit], compute: Compute | None
     ) -> dict[str, float]:
         """Normed Wasserstein distance of each named numeric feature (the flagged ones)."""
         by_group: dict[int, list[_Numeric]] = {}
@@ -226,7 +187,7 @@ class Reference:
             infos.sort(key=lambda info: info.column)
             raw = wasserstein.distances(
                 self._groups[g], [i.column for i in infos], [fits[i.name].values for i in infos],
-                workers,
+                compute,
             )  # fmt: skip
             out.update(
                 {i.name: effects.normed(float(d), i.scale) for i, d in zip(infos, raw, strict=True)}

@@ -1,7 +1,8 @@
 """KServe payload-logger CloudEvents, in binary and structured content mode.
 
 Called by `drift.service` with the raw headers and body of `POST /ingest/kserve`; hands
-an `InferenceEvent` (which model, request or response, the JSON body) to `drift.payloads`.
+an `InferenceEvent` (which model, request or response, the JSON body) to
+`drift.ingest.model_bodies`.
 The logger sends `ce-type` `org.kubeflow.serving.inference.request` or `...response`,
 `ce-id` (the request id, shared by both events), `ce-inferenceservicename`,
 `ce-namespace`, `ce-specversion`, `ce-source`, and the model's own JSON as the body.
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.field_errors import first_error
 
 EventKind = Literal["request", "response"]
 STRUCTURED = "application/cloudevents+json"
@@ -114,9 +117,8 @@ def _structured(body: bytes) -> InferenceEvent:
     try:
         envelope = _Structured.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise IngestError(400, "malformed", f"CloudEvent {where}: {first['msg']}") from None
+        problem = first_error(exc, "(top level)")
+        raise IngestError(400, "malformed", f"CloudEvent {problem}") from None
     if not envelope.namespace or not envelope.inferenceservicename:
         raise IngestError(
             400, "malformed", "CloudEvent needs the namespace and inferenceservicename extensions"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.drift import tabular
+from bot.drift.ingest import tabular
 
 
 def load_reference(

@@ -1,15 +1,15 @@
 """Wasserstein-1 distances of windows to the reference, from the KS cells, without sorting.
 
-Called by `drift.engine` for the features the KS test flags (the distance is the effect
+Called by `drift.stats.engine` for the features the KS test flags (the distance is the effect
 that decides whether the shift matters). W1 is the area between the two CDFs,
-the integral of |F1 - F2|. Inside one cell of `drift.cells` the integral of F1 - F2
+the integral of |F1 - F2|. Inside one cell of `drift.stats.cells` the integral of F1 - F2
 follows from each sample's count and value sum in the cell (integrating an empirical
 CDF piece by piece), so where F1 - F2 keeps one sign across a cell, which the counts at
 the cell's edges prove, the cell's share of the area is the absolute value of that
 integral. Only the few cells where the sign may change are integrated point by point.
 Agrees with `scipy.stats.wasserstein_distance` to ~1e-13 relative (tests/drift).
 Reference columns without a usable grid, and windows with infinite values, take the
-sorted path in `drift.effects` instead.
+sorted path in `drift.stats.effects` instead.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from bot.drift import effects, workspace
-from bot.drift.blocks import Placement, for_each_block, pick
-from bot.drift.ks import SortedReference
+from bot.drift.stats import effects
+from bot.drift.stats.compute import Compute, given_or_own
+from bot.drift.stats.feature_blocks import Placement, for_each_block, pick
+from bot.drift.stats.ks import SortedReference
+from bot.drift.stats.workspace import Workspace
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -31,17 +33,17 @@ def distances(
     reference: SortedReference,
     features: Sequence[int],
     windows: Sequence[FloatArray],
-    workers: int = 1,
+    compute: Compute | None = None,
 ) -> FloatArray:
     """W1 between each window (1-D, NaN-free, non-empty) and its reference column."""
     out = np.full(len(features), np.nan)
     columns = np.asarray(features, dtype=np.intp)
 
-    def run(block: slice, space: workspace.Workspace) -> None:
+    def run(block: slice, space: Workspace) -> None:
         with np.errstate(invalid="ignore", over="ignore"):  # infinite values: NaN, then sorted
             _run(block, space)
 
-    def _run(block: slice, space: workspace.Workspace) -> None:
+    def _run(block: slice, space: Workspace) -> None:
         rows, local = columns[block], list(windows[block])
         result = np.full(len(local), np.nan)
         plain = [j for j, f in enumerate(rows.tolist()) if f not in reference.degenerate]
@@ -53,13 +55,12 @@ def distances(
             result[j] = effects.wasserstein_sorted(reference.sorted[rows[j]], ordered)
         out[block] = result
 
-    for_each_block([w.shape[0] for w in windows], workers, run)
+    with given_or_own(compute) as using:
+        for_each_block([w.shape[0] for w in windows], using, run)
     return out
 
 
-def _binned(
-    reference: SortedReference, placed: Placement, space: workspace.Workspace
-) -> FloatArray:
+def _binned(reference: SortedReference, placed: Placement, space: Workspace) -> FloatArray:
     """Distances of a placed block; NaN or inf for a window with infinite values."""
     rows, relative = placed.rows, placed.relative
     assert relative is not None
@@ -105,7 +106,7 @@ def _crossing_cells(
     below: FloatArray,
     start: FloatArray,
     end: FloatArray,
-    space: workspace.Workspace,
+    space: Workspace,
 ) -> FloatArray:
     """The area in the crossing cells, integrated between consecutive values of both."""
     (k, m), g, n1 = placed.cells.shape, reference.cells, reference.n

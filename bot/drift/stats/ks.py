@@ -1,10 +1,10 @@
 """Two-sample Kolmogorov-Smirnov, many features at once, identical to `scipy.stats.ks_2samp`.
 
-Called by `drift.engine` (the service and the `drift` command). The reference sample is
+Called by `drift.stats.engine` (the service and the `drift` command). The reference sample is
 sorted once (`SortedReference`). scipy takes the extremes of `F1 - F2` over every point
 of both samples; an evaluation here finds the same extremes without sorting the window:
 
-1. each window value goes into an equal-width cell (`drift.cells`), and a bincount gives
+1. each window value goes into an equal-width cell (`drift.stats.cells`), and a bincount gives
    both CDFs exactly at every cell's greatest value (a lower bound of each extreme) and
    bounds inside every cell (the CDFs only grow from one edge to the next);
 2. only the cells whose bound reaches the lower bound can hold an extreme, usually a few
@@ -19,7 +19,7 @@ evaluation now takes less). PSI's bins end at cell tops near the reference's dec
 so their counts come from the same pass. The p-value follows scipy's "auto"
 choice: exact when both samples have at most 10,000 rows (scipy's own exact routine,
 reached through its public function), else the asymptotic
-`kstwo.sf(d, round(n1*n2/(n1+n2)))`, computed by `drift.kolmogorov`.
+`kstwo.sf(d, round(n1*n2/(n1+n2)))`, computed by `drift.stats.kolmogorov`.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from bot.drift import workspace
-from bot.drift.blocks import Placement, for_each_block, pick
-from bot.drift.cells import CellGrid, cell_count
-from bot.drift.kolmogorov import kstwo_sf
+from bot.drift.stats.cells import CellGrid, cell_count
+from bot.drift.stats.compute import Compute, given_or_own
+from bot.drift.stats.feature_blocks import Placement, for_each_block, pick
+from bot.drift.stats.kolmogorov import kstwo_sf
+from bot.drift.stats.workspace import Workspace
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -48,9 +49,9 @@ MAX_EXACT_N = 10_000  # scipy's MAX_AUTO_N: "auto" is exact when both sizes are 
 class SortedReference:
     """A reference sample (rows x features) sorted once, ready for many evaluations.
 
-    Besides the sorted columns it keeps, per feature and cell (`drift.cells`), the
+    Besides the sorted columns it keeps, per feature and cell (`drift.stats.cells`), the
     reference's count, the sum of its values relative to the cell grid's `low`, and both
-    edges of its CDF; `drift.wasserstein` reads them too.
+    edges of its CDF; `drift.stats.wasserstein` reads them too.
     """
 
     def __init__(self, rows: FloatArray) -> None:
@@ -69,7 +70,7 @@ class SortedReference:
         self.counts = np.diff(self.below, axis=1)
         self.f1_bottom = self.below[:, :-1] / self.n
         self.f1_top = self.below[:, 1:] / self.n
-        # For `drift.wasserstein`: each cell's span above the grid's low (the last cell
+        # For `drift.stats.wasserstein`: each cell's span above the grid's low (the last cell
         # ends where it starts: the area beyond it is 0) and the reference's part of each
         # cell's integral of F1 - F2 (count x end - sum of values, over n).
         with np.errstate(all="ignore"):  # non-finite columns are degenerate: not used
@@ -88,7 +89,7 @@ class SortedReference:
         self.decile_cells = np.array([g.cell_of(d) for g, d in zip(grids, deciles, strict=True)])
         self.decile_counts = np.take_along_axis(self.below, self.decile_cells + 1, axis=1)
 
-    def statistics(self, window: FloatArray, workers: int = 1) -> FloatArray:
+    def statistics(self, window: FloatArray, compute: Compute | None = None) -> FloatArray:
         """Raw KS statistic per feature of `window` (rows x features, no NaN).
 
         Equal, bit for bit, to `ks_2samp(reference[:, i], window[:, i]).statistic` in
@@ -97,33 +98,37 @@ class SortedReference:
         matrix = np.asarray(window, dtype=np.float64)
         if matrix.ndim != 2 or matrix.shape[1] != self.features or matrix.shape[0] == 0:
             raise ValueError(f"window must be a non-empty rows x {self.features} matrix")
-        statistics, _ = self.fit([matrix[:, i] for i in range(self.features)], workers)
+        statistics, _ = self.fit([matrix[:, i] for i in range(self.features)], compute)
         return statistics
 
-    def fit(self, windows: Sequence[FloatArray], workers: int = 1) -> tuple[FloatArray, IntArray]:
+    def fit(
+        self, windows: Sequence[FloatArray], compute: Compute | None = None
+    ) -> tuple[FloatArray, IntArray]:
         """(raw KS statistic, window values in PSI's bins so far) of every feature's window.
 
         `windows[i]` is feature i's window: 1-D and NaN-free; an empty one gives 0. The
         second array (features x 9) counts the window values up to the top of each
-        `decile_cells` cell, as `decile_counts` does for the reference.
+        `decile_cells` cell, as `decile_counts` does for the reference. Without a
+        `compute`, one made for this call (serial, fresh scratch arrays).
         """
         if len(windows) != self.features:
             raise ValueError(f"expected {self.features} windows")
         statistics = np.zeros(self.features, dtype=np.float64)
         decile_counts = np.zeros(self.decile_cells.shape, dtype=np.intp)
 
-        def run(block: slice, space: workspace.Workspace) -> None:
+        def run(block: slice, space: Workspace) -> None:
             placed = self.place(block, windows[block], space)
             statistics[block], decile_counts[block] = self._fit_block(placed, space)
 
-        for_each_block([w.shape[0] for w in windows], workers, run)
+        with given_or_own(compute) as using:
+            for_each_block([w.shape[0] for w in windows], using, run)
         return statistics, decile_counts
 
     def place(
         self,
         rows: slice | IntArray,
         windows: Sequence[FloatArray],
-        space: workspace.Workspace,
+        space: Workspace,
         relative: bool = False,
     ) -> Placement:
         """Put the windows of features `rows` (one length) in their cells and count them.
@@ -152,9 +157,7 @@ class SortedReference:
         top_count = np.cumsum(counts, axis=1, out=space.array("top_count", (k, g), np.intp))
         return Placement(rows, windows, shifted if relative else None, cells, counts, top_count)
 
-    def _fit_block(
-        self, placed: Placement, space: workspace.Workspace
-    ) -> tuple[FloatArray, IntArray]:
+    def _fit_block(self, placed: Placement, space: Workspace) -> tuple[FloatArray, IntArray]:
         rows, top_count = placed.rows, placed.top_count
         (k, m), g, n1 = placed.cells.shape, self.cells, self.n
         bottom_count = np.subtract(
@@ -255,7 +258,9 @@ def exact_result(n1: int, n2: int, h: int) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
-def ks_result(raw: FloatArray, n1: int, n2: int, workers: int = 1) -> tuple[FloatArray, FloatArray]:
+def ks_result(
+    raw: FloatArray, n1: int, n2: int, compute: Compute | None = None
+) -> tuple[FloatArray, FloatArray]:
     """(statistic, p-value) per feature as `ks_2samp(..., method="auto")` reports them."""
     raw = np.asarray(raw, dtype=np.float64)
     if ks_method(n1, n2) == "exact":
@@ -265,7 +270,7 @@ def ks_result(raw: FloatArray, n1: int, n2: int, workers: int = 1) -> tuple[Floa
             np.array([s for s, _ in pairs], dtype=np.float64),
             np.array([p for _, p in pairs], dtype=np.float64),
         )
-    return raw, np.clip(kstwo_sf(raw, effective_n(n1, n2), workers), 0.0, 1.0)
+    return raw, np.clip(kstwo_sf(raw, effective_n(n1, n2), compute), 0.0, 1.0)
 
 
 @lru_cache(maxsize=1024)

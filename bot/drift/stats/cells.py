@@ -1,11 +1,11 @@
 """Equal-width cells over a sorted reference column: the coarse pass of the KS statistic.
 
-Called by `drift.ks`. Placing a value in a cell is arithmetic (subtract, scale, clip,
+Called by `drift.stats.ks`. Placing a value in a cell is arithmetic (subtract, scale, clip,
 truncate), a few cheap vector passes, where placing it among 50,000 sorted reference
 values takes a branchy binary search (`np.searchsorted`) or a full sort of the window.
 The cell function is monotone: a value in a higher cell is strictly greater than every
 value in a lower one, equal values share a cell, and the reference values of one cell are
-a contiguous run of the sorted column. That is all `drift.ks` relies on to bound the
+a contiguous run of the sorted column. That is all `drift.stats.ks` relies on to bound the
 empirical CDFs inside a cell from the counts at its edges.
 
 The cells span the reference's central 99.8% (values beyond are clipped into the two end
@@ -53,7 +53,7 @@ class CellGrid:
     def cell_of(self, values: FloatArray) -> IntArray:
         """The cell of each value (NaN-free); monotone in the value.
 
-        `drift.ks` repeats these exact operations on a whole window at once.
+        `drift.stats.ks` repeats these exact operations on a whole window at once.
         """
         if self.degenerate:
             return np.zeros(values.shape, dtype=np.intp)

@@ -1,4 +1,5 @@
-"""The notifier interface: where a finished triage is told to people.
+"""The notifier interface: where a finished triage is told to people (in the model, as
+the triage worker calls it and the notifiers above it implement it).
 
 The worker (`triage.worker`) calls `notify` once per processed notification, in order
 per alert group. Implementations: `notify.console` (stdout, the embedded default) and
@@ -7,20 +8,10 @@ per alert group. Implementations: `notify.console` (stdout, the embedded default
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-from bot.triage.report import TriageReport
-
-ChangeKind = Literal["new", "update", "repeat", "resolved"]
-
-
-@dataclass(frozen=True)
-class Change:
-    """How this report differs from the group's previous one."""
-
-    kind: ChangeKind
-    what: tuple[str, ...] = ()  # human-readable differences, empty when nothing changed
+from bot.model.change import Change
+from bot.model.report import TriageReport
 
 
 class Notifier(Protocol):

@@ -16,11 +16,11 @@ from typing import Any
 import aiosqlite
 from pydantic import ValidationError
 
-from bot.drift.collector import evidence_from_history
+from bot.drift.evaluation import Evaluation
 from bot.drift.history import evaluation_from_json
-from bot.drift.monitor import Evaluation
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import DriftEvidence
+from bot.drift.live_evidence import evidence_from_history
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.signal_evidence import DriftEvidence
 
 _ROWS = (
     "SELECT evaluation FROM drift_evaluations WHERE namespace = ? AND model = ?"
@@ -38,7 +38,7 @@ def model_key(context: TriageContext) -> tuple[str, str] | None:
 
 
 class StoredDriftCollector:
-    """Implements `triage.collector.Collector` over a store's drift history."""
+    """Implements `model.collector.Collector` over a store's drift history."""
 
     name = "Drift history"
 

@@ -14,7 +14,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.drift.payloads import Value, category_label
+from bot.drift.ingest.model_bodies import Value, category_label
 
 Task = Literal["classification", "regression"]
 

@@ -1,11 +1,11 @@
 """Effect sizes and the categorical test: how far a feature moved, not only whether.
 
-Called by `drift.engine`. At thousands of rows the KS test flags shifts too small to
+Called by `drift.stats.engine`. At thousands of rows the KS test flags shifts too small to
 matter, so a feature counts as drifted only when its effect also reaches a floor:
 the Wasserstein distance normed by the reference's standard deviation for numeric
-features (computed by `drift.wasserstein`), the Jensen-Shannon distance (base 2) for
+features (computed by `drift.stats.wasserstein`), the Jensen-Shannon distance (base 2) for
 categorical ones. PSI is reported beside them for people used to it, over ten bins that
-end at the cell tops nearest the reference's deciles (`drift.ks`).
+end at the cell tops nearest the reference's deciles (`drift.stats.ks`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.drift.events import IngestError
+from bot.drift.ingest.cloudevents import IngestError
 
 Value = float | str
 Column = npt.NDArray[Any]  # float64 for numbers, str_ for text

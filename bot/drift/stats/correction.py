@@ -1,6 +1,6 @@
 """Multiple-testing correction across a model's features.
 
-Called by `drift.engine`. Testing each of 50 features at p < 0.05 flags drift somewhere
+Called by `drift.stats.engine`. Testing each of 50 features at p < 0.05 flags drift somewhere
 on most windows even when nothing changed; Bonferroni (the default) holds the chance of
 any false alarm near alpha, Benjamini-Hochberg the expected share of false alarms among
 the flagged features.

@@ -9,14 +9,15 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from bot.triage.evidence import (
+from bot.model.alert import AlertStatus
+from bot.model.evidence import (
     CollectorResult,
     Evidence,
-    Target,
     Verdict,
     evidence_from_dict,
     evidence_to_dict,
 )
+from bot.model.target import Target
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class AlertLine:
     """The part of one alert a person reads."""
 
     name: str
-    status: str
+    status: AlertStatus
     severity: str
     summary: str
     starts_at: datetime
@@ -38,7 +39,7 @@ class TriageReport:
     """Everything known about one alert group at one notification."""
 
     group_key: str
-    status: str  # firing | resolved
+    status: AlertStatus
     receiver: str
     alertname: str
     severity: str
@@ -110,7 +111,7 @@ class _ReportHead:
     """
 
     group_key: str
-    status: str
+    status: AlertStatus
     receiver: str
     alertname: str
     severity: str

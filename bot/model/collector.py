@@ -1,7 +1,7 @@
 """The collector interface: one concern of evidence, gathered for one alert group.
 
 The pipeline (`triage.pipeline`) calls every configured collector concurrently, each
-under its own timeout. Collectors live in `bot.cluster`, `bot.prom_evidence` and
+under its own timeout. Collectors live in `bot.cluster`, `bot.promql` and
 `bot.drift`; they never raise on purpose: an expected failure is a `CollectorError`
 whose message becomes the note on the triage.
 """
@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from bot.alerts.models import Notification
-from bot.triage.evidence import Evidence, Target
+from bot.model.alert import Notification
+from bot.model.evidence import Evidence
+from bot.model.target import Target
 
 
 class CollectorError(Exception):

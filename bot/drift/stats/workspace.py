@@ -1,18 +1,16 @@
 """Scratch arrays reused from one drift evaluation to the next.
 
-Used by `drift.ks` and `drift.wasserstein`. A fresh multi-megabyte numpy temporary costs
-a page fault per 4 KiB page every time, because glibc maps large blocks anew and unmaps
-them on free; on the reference machine that took longer than the arithmetic on them
-(3.6 ms against 0.5 ms for one pass over a 50 x 10,000 window). Each evaluating thread
-borrows a workspace from a pool, so no two threads share one.
+Used by `drift.stats.ks` and `drift.stats.wasserstein`, lent out by `drift.stats.compute`.
+A fresh multi-megabyte numpy temporary costs a page fault per 4 KiB page every time,
+because glibc maps large blocks anew and unmaps them on free; on the reference machine
+that took longer than the arithmetic on them (3.6 ms against 0.5 ms for one pass over a
+50 x 10,000 window). Each evaluating thread borrows a workspace from its `Compute`'s
+pool, so no two threads share one.
 """
 
 from __future__ import annotations
 
 import math
-import queue
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -42,20 +40,3 @@ class Workspace:
     def nbytes(self) -> int:
         """Bytes kept between evaluations."""
         return sum(b.nbytes for b in self._buffers.values())
-
-
-# Last in, first out: the workspace used last has its buffers sized and in cache.
-_POOL: queue.LifoQueue[Workspace] = queue.LifoQueue()
-
-
-@contextmanager
-def borrow() -> Iterator[Workspace]:
-    """A workspace no other thread is using; it goes back to the pool afterwards."""
-    try:
-        space = _POOL.get_nowait()
-    except queue.Empty:
-        space = Workspace()
-    try:
-        yield space
-    finally:
-        _POOL.put(space)

@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.triage.collector import CollectorError, TriageContext
-from bot.triage.evidence import DriftEvidence, FeatureDrift, Target
+from bot.model.collector import CollectorError, TriageContext
+from bot.model.signal_evidence import DriftEvidence, FeatureDrift
+from bot.model.target import Target
 
 if TYPE_CHECKING:
-    from bot.drift.monitor import Evaluation, ModelMonitor
+    from bot.drift.evaluation import Evaluation
+    from bot.drift.monitor import ModelMonitor
 
 # A string: the monitor module (numpy, the engine) loads only once a model is configured.
 Lookup = Callable[[Target], "ModelMonitor | None"]
@@ -78,7 +80,7 @@ def evidence_from_history(
 
 
 class DriftCollector:
-    """Implements `triage.collector.Collector` over the service's monitors."""
+    """Implements `model.collector.Collector` over the service's monitors."""
 
     def __init__(self, lookup: Lookup, timeout: float = 2.0) -> None:
         self._lookup = lookup

@@ -1,0 +1,149 @@
+"""The drift routes beside the ingest: ground truth in, evaluations out.
+
+Built by `drift.service.DriftService.routes` over the running service:
+`POST /ingest/feedback` (labels for earlier requests, joined by request id),
+`GET /api/drift`, `GET /api/drift/{namespace}/{name}` (from the history table) and
+`POST /api/drift/{namespace}/{name}/evaluate` (on demand). Bad input is a 4xx naming the
+problem, with a counter outcome; never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.drift.ingest.cloudevents import IngestError
+from bot.field_errors import first_error
+from bot.http_errors import error_response
+
+if TYPE_CHECKING:
+    from bot.drift.evaluation import Evaluation
+    from bot.drift.monitor import ModelMonitor
+    from bot.drift.service import DriftService
+
+log = logging.getLogger(__name__)
+
+Label = float | str
+
+
+class _LabelItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=512)
+    label: Label | list[Label]
+
+
+class _FeedbackBody(BaseModel):
+    """`POST /ingest/feedback`: ground truth for earlier requests of one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    labels: list[_LabelItem] = Field(min_length=1, max_length=100_000)
+
+
+def _to_json(evaluation: Evaluation) -> dict[str, Any]:
+    from bot.drift.history import (
+        evaluation_to_json,  # lazy: numpy and the engine load with the first model
+    )
+
+    return evaluation_to_json(evaluation)
+
+
+class DriftApi:
+    """The handlers; each reads the service's monitors, metrics and history."""
+
+    def __init__(self, service: DriftService) -> None:
+        self._service = service
+
+    def routes(self) -> list[web.RouteDef]:
+        """The routes to add beside `POST /ingest/kserve`."""
+        return [
+            web.post("/ingest/feedback", self.feedback),
+            web.get("/api/drift", self.list),
+            web.get("/api/drift/{namespace}/{name}", self.show),
+            web.post("/api/drift/{namespace}/{name}/evaluate", self.evaluate),
+        ]
+
+    async def feedback(self, request: web.Request) -> web.Response:
+        """`POST /ingest/feedback`: labels joined with earlier predictions by request id."""
+        service = self._service
+        if not service.started:
+            return error_response(503, "drift engine not started")
+        try:
+            raw = await service.read_body(request)
+            body = _FeedbackBody.model_validate_json(raw)
+        except IngestError as exc:
+            service.metrics.count(exc.outcome)
+            return error_response(exc.status, exc.message)
+        except ValidationError as exc:
+            service.metrics.count("malformed")
+            return error_response(400, first_error(exc, "(body)"))
+        key = f"{body.namespace}/{body.name}"
+        monitor = service.monitors.get(key)
+        if monitor is None:
+            service.metrics.count("unknown_model")
+            return error_response(404, f"unknown model {key}: configure it under drift.models")
+        joined = 0
+        try:
+            for item in body.labels:
+                labels = tuple(item.label) if isinstance(item.label, list) else (item.label,)
+                joined += monitor.add_labels(item.id, labels)
+        except IngestError as exc:
+            service.metrics.count(exc.outcome)
+            return error_response(exc.status, f"{exc.message} (labels before this one were kept)")
+        service.metrics.count("accepted")
+        return web.json_response(
+            {"status": "accepted", "labels": len(body.labels), "joined": joined}
+        )
+
+    def _monitor(self, request: web.Request) -> ModelMonitor | None:
+        return self._service.monitors.get(
+            f"{request.match_info['namespace']}/{request.match_info['name']}"
+        )
+
+    async def list(self, request: web.Request) -> web.Response:
+        """`GET /api/drift`: every model's latest evaluation."""
+        models = []
+        for monitor in self._service.monitors.values():
+            latest = monitor.latest
+            models.append(
+                {
+                    "model": monitor.key,
+                    "rows_ingested": monitor.rows_ingested,
+                    "reference_ready": monitor.reference is not None,
+                    "latest": _to_json(latest) if latest else None,
+                }
+            )
+        return web.json_response({"models": models})
+
+    async def show(self, request: web.Request) -> web.Response:
+        """`GET /api/drift/{namespace}/{name}`: a model's history, from the table."""
+        monitor = self._monitor(request)
+        if monitor is None:
+            return error_response(404, "unknown model")
+        if not self._service.started:
+            return error_response(503, "drift engine not started")
+        try:
+            history = await self._service.history.recent(
+                monitor.config.namespace, monitor.config.name
+            )
+        except sqlite3.Error as exc:
+            log.error("cannot read drift history", extra={"model": monitor.key, "error": str(exc)})
+            return error_response(503, "drift history unavailable, retry later")
+        return web.json_response({"model": monitor.key, "history": history})
+
+    async def evaluate(self, request: web.Request) -> web.Response:
+        """`POST /api/drift/{namespace}/{name}/evaluate`: evaluate one model now."""
+        monitor = self._monitor(request)
+        if monitor is None:
+            return error_response(404, "unknown model")
+        if not self._service.started:
+            return error_response(503, "drift engine not started")
+        evaluation = await self._service.evaluate_now(monitor)
+        return web.json_response(_to_json(evaluation))

@@ -1,0 +1,1 @@
+"""Drift input: payload-logger CloudEvents, model bodies to rows, windows, feedback, CSV."""
