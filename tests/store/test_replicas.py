@@ -4,16 +4,16 @@ database stand for replicas, each with a pool of its own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from bot.actions.pg_ledger import PostgresLedger
-from bot.postgres.leases import Leases, sweep
+from bot.postgres.leases import GroupClaim, Leases, sweep
 from bot.postgres.migrations import MIGRATIONS, migrate, schema_version
-from bot.postgres.outbox import Outbox
+from bot.postgres.outbox import ClaimedOp, Outbox
 from bot.postgres.periodic import exclusive
 from bot.postgres.store import PoolSettings, PostgresStore
 
@@ -27,10 +27,10 @@ async def replicas(postgres_url: str) -> AsyncIterator[tuple[PostgresStore, Post
     await asyncio.gather(a.close(), b.close())
 
 
-async def until(condition: object, timeout: float = 10.0) -> None:
+async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
     """Poll an async condition until it holds (a lease or a claim expiring)."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():  # type: ignore[operator]
+    while not await condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never held"
         await asyncio.sleep(0.05)
 
@@ -111,7 +111,7 @@ async def test_a_dead_replicas_lease_is_taken_over_and_its_late_result_refused(
 
     assert (await dying.claim()) is not None
     assert await taker.claim() is None  # the lease is live
-    claimed: list[object] = []
+    claimed: list[GroupClaim] = []
 
     async def taken_over() -> bool:
         claim = await taker.claim()
@@ -209,14 +209,14 @@ async def test_a_dead_senders_op_is_sent_by_another_and_its_late_outcome_ignored
     await dying.queue_message("G1", "g1", "#alerts", {}, {"text": "x"})
     (lost,) = await dying.claim()
     assert await taker.claim() == []
-    retaken: list[object] = []
+    retaken: list[ClaimedOp] = []
 
     async def taken() -> bool:
         retaken.extend(await taker.claim())
         return bool(retaken)
 
     await until(taken)
-    assert await taker.sent(retaken[0], "111.1")  # type: ignore[arg-type]
+    assert await taker.sent(retaken[0], "111.1")
     assert not await dying.sent(lost, "222.2")
     assert await taker.message_ts("G1") == "111.1"
 
