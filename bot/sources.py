@@ -17,7 +17,8 @@ from bot.model.collector import Collector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
 from bot.promql.drift import PrometheusDriftCollector
-from bot.triage.log_patterns import CATALOGUE, LogPattern, pattern
+from bot.triage.log_pattern import LogPattern, pattern
+from bot.triage.log_patterns import CATALOGUE
 from bot.triage.pipeline import Pipeline
 from bot.triage.target import NameGuard
 from bot.triage.verdict import Diagnosis

@@ -94,17 +94,14 @@ def _header_of(report: TriageReport) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
 
 
-WHY_LINES = 4  # the verdict's top reasons shown beside it; the evidence follows below
-
-
-def _verdict(report: TriageReport) -> dict[str, Any]:
+def _verdict(report: TriageReport, why_lines: int = 4) -> dict[str, Any]:
+    """The verdict, its action, its top reasons and the explanation it rejected, and why."""
     v = report.verdict
     cause = f"/{v.cause}" if v.cause and v.cause != "unknown" else ""
     text = f"*{escape(v.category + cause)}* ({v.confidence:.0%}): {escape(v.summary)}"
     if v.action and report.status == "firing":
         text += f"\n➡️ {escape(v.action)}"
-    # The findings that carry the verdict, then the explanation it rejected and why.
-    text += "".join(f"\n• {escape(clip(r, 300))}" for r in v.reasons[:WHY_LINES])
+    text += "".join(f"\n• {escape(clip(r, 300))}" for r in v.reasons[:why_lines])
     text += "".join(f"\n_{escape(clip(c, 300))}_" for c in v.considered)
     return {"type": "section", "text": mrkdwn(clip(text, MAX_TEXT))}
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from bot.model.findings import Finding, format_bytes, suggest_memory
-from bot.triage.log_patterns import LogPattern, match_line
+from bot.triage.log_pattern import LogPattern
+from bot.triage.log_patterns import match_line
 
 PULL = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"}
 CONFIG = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}

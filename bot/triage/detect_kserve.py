@@ -13,7 +13,7 @@ from dataclasses import replace
 from bot.model.findings import Cause, Finding
 from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.triage.detect_common import OOM, clip, from_message, memory_finding, unschedulable
-from bot.triage.log_patterns import LogPattern
+from bot.triage.log_pattern import LogPattern
 from bot.triage.rollout import pending_spec
 
 _FAILURE_REASONS: dict[str, tuple[Cause, float, str]] = {

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from bot.model.cluster_evidence import LogsEvidence
 from bot.model.findings import Finding
-from bot.triage.log_patterns import LogPattern, match_line
+from bot.triage.log_pattern import LogPattern
+from bot.triage.log_patterns import match_line
 
 _WARNING = re.compile(r"\bWARN(?:ING)?\b|level=warn", re.I)
 _SEVERE = re.compile(r"\b(?:ERROR|CRITICAL|FATAL)\b|Traceback|\(traceback|level=error", re.I)

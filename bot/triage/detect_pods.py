@@ -27,7 +27,7 @@ from bot.triage.detect_common import (
     memory_finding,
     unschedulable,
 )
-from bot.triage.log_patterns import LogPattern
+from bot.triage.log_pattern import LogPattern
 
 
 def _container(pod: PodState, c: ContainerState, patterns: tuple[LogPattern, ...]) -> list[Finding]:

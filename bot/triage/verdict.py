@@ -43,7 +43,8 @@ from bot.triage.detect_kserve import isvc_findings
 from bot.triage.detect_logs import log_findings
 from bot.triage.detect_pods import RevisionOf, node_findings, pod_findings
 from bot.triage.detect_signals import autoscaler_findings, metric_findings
-from bot.triage.log_patterns import CATALOGUE, LogPattern
+from bot.triage.log_pattern import LogPattern
+from bot.triage.log_patterns import CATALOGUE
 from bot.triage.rollout import ROLLOUT_WINDOW, Change, recent_change
 from bot.triage.verdict_text import about, health, unknown_reasons
 
