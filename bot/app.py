@@ -167,6 +167,7 @@ def create_app(
             token=token,
             max_body_bytes=settings.max_body_bytes,
             min_free_disk_bytes=int(settings.min_free_disk_mib * MIB),
+            body_timeout_seconds=settings.body_timeout_seconds,
         ),
         store,
         queue,

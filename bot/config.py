@@ -238,6 +238,10 @@ class Settings(BaseSettings):
     triage_yield_seconds: float = Field(default=0.1, ge=0)
     dedup_window_seconds: float = Field(default=600.0, ge=0)
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
+    # Slow clients: a request's headers must arrive within this of the connection (or of
+    # the previous answer on a kept-alive one), its body within `body_timeout_seconds`.
+    header_timeout_seconds: float = Field(default=30.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
     sqlite_synchronous: Literal["normal", "full"] = "full"
     # postgresql://...: the store shared by several replicas (bot/postgres); unset: SQLite.
     database_url: SecretStr | None = None

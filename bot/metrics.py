@@ -19,6 +19,7 @@ WEBHOOK_OUTCOMES = (
     "queue_full",
     "disk_full",
     "store_error",
+    "slow_body",
 )
 
 

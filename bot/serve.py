@@ -42,6 +42,9 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         handle_signals=False,
         access_log=None,
         shutdown_timeout=settings.shutdown_timeout_seconds,
+        # aiohttp closes a connection still waiting for a request's headers when this runs
+        # out (it arms it at connect and after each answer): the header-read timeout.
+        keepalive_timeout=settings.header_timeout_seconds,
     )
     stop = asyncio.Event()
     received: list[str] = []

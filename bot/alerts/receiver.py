@@ -39,6 +39,7 @@ class ReceiverConfig:
     token: str | None
     max_body_bytes: int
     min_free_disk_bytes: int = 0
+    body_timeout_seconds: float = 10.0
 
 
 _RETRY = {"Retry-After": RETRY_AFTER_SECONDS}
@@ -105,7 +106,13 @@ class AlertmanagerReceiver:
                 415,
                 f"content type must be application/json, not {request.content_type or 'none'}",
             )
-        body = await _read_bounded(request, self._config.max_body_bytes)
+        try:
+            async with asyncio.timeout(self._config.body_timeout_seconds):
+                body = await _read_bounded(request, self._config.max_body_bytes)
+        except TimeoutError:
+            self._count("slow_body")
+            seconds = self._config.body_timeout_seconds
+            return error_response(408, f"body not received within {seconds:g} s")
         if body is None:
             self._count("too_large")
             return error_response(413, f"body larger than {self._config.max_body_bytes} bytes")

@@ -31,6 +31,7 @@ OUTCOMES = (
     "shape_mismatch",
     "too_large",
     "unsupported_type",
+    "slow_body",
 )
 
 

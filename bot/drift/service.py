@@ -48,6 +48,7 @@ class DriftService:
 
     def __init__(self, settings: Settings, registry: CollectorRegistry, store: Store) -> None:
         self._settings = settings.drift
+        self._body_timeout = settings.body_timeout_seconds
         self._root = settings.data_dir / "drift"
         self.history = HistoryTable(store, settings.drift.history)
         self.metrics = DriftMetrics(registry)
@@ -212,10 +213,15 @@ class DriftService:
         if request.content_length is not None and request.content_length > limit:
             raise too_large
         data = bytearray()
-        async for chunk in request.content.iter_chunked(1 << 16):
-            data += chunk
-            if len(data) > limit:
-                raise too_large
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                async for chunk in request.content.iter_chunked(1 << 16):
+                    data += chunk
+                    if len(data) > limit:
+                        raise too_large
+        except TimeoutError as exc:
+            message = f"body not received within {self._body_timeout:g} s"
+            raise IngestError(408, "slow_body", message) from exc
         return bytes(data)
 
     async def _ingest(self, request: web.Request) -> web.Response:
