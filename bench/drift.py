@@ -147,7 +147,7 @@ async def ingest_http(events: int) -> None:
     from prometheus_client import CollectorRegistry
 
     from bot.drift.service import DriftService
-    from bot.store import Store
+    from bot.store.sqlite import Store
 
     rng = np.random.default_rng(2)
     bodies = [_event_body(rng) for _ in range(min(events, 200))]

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
 
-from bot.postgres.leases import Leases  # noqa: E402
-from bot.postgres.store import PostgresStore  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store.postgres.leases import Leases  # noqa: E402
+from bot.store.postgres.store import PostgresStore  # noqa: E402
+from bot.store.sqlite import Store  # noqa: E402
 from tests.store.postgres_server import PostgresServer, remove_server, start_server  # noqa: E402
 
 BODY = '{"version": "4", "status": "firing", "alerts": []}' + " " * 2000

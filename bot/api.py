@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from bot.actions.audit import AuditLog, audit_handler
 from bot.http_errors import error_response
-from bot.store import Store
+from bot.store.sqlite import Store
 
 MAX_LIMIT = 500
 

@@ -29,7 +29,7 @@ from bot.model.collector import Collector
 from bot.model.notifier import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.sources import open_pipeline
-from bot.store import Store
+from bot.store.sqlite import Store
 from bot.triage.queue import TriageQueue
 from bot.triage.worker import TriageWorker
 

@@ -240,7 +240,7 @@ COMMANDS: dict[str, Command] = {
 
 
 def _migrate_store() -> ModuleType:
-    from bot.postgres import copy  # asyncpg only for this command
+    from bot.store.postgres import copy  # asyncpg only for this command
 
     return copy
 

@@ -243,7 +243,7 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=30.0, gt=0)
     body_timeout_seconds: float = Field(default=10.0, gt=0)
     sqlite_synchronous: Literal["normal", "full"] = "full"
-    # postgresql://...: the store shared by several replicas (bot/postgres); unset: SQLite.
+    # postgresql://...: the store shared by several replicas (bot/store/postgres); unset: SQLite.
     database_url: SecretStr | None = None
     database: DatabaseSettings = DatabaseSettings()
     log_format: Literal["text", "json"] = "text"

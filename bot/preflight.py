@@ -18,7 +18,7 @@ import aiohttp
 
 from bot.config import ConfigError, Settings
 from bot.config_names import setting_name
-from bot.store import Store
+from bot.store.sqlite import Store
 
 CONFIG = 2  # exit code: fix the configuration
 RUNTIME = 1  # exit code: something around the process failed
@@ -128,12 +128,12 @@ async def check_store(settings: Settings) -> None:
 async def check_postgres_store(settings: Settings) -> None:
     """The PostgreSQL store opens and takes its migrations; `serve` does not run on it yet.
 
-    bot/postgres holds the store and its cross-replica claims, tested on a real server;
+    bot/store/postgres holds the store and its cross-replica claims, tested on a real server;
     the triage worker, the Slack sender and the drift history still write through the
     SQLite store, so a replica started on PostgreSQL would not keep the promises of
     docs/operations.md "Running HA". Refused at start rather than half-HA.
     """
-    from bot.postgres.setup import check_postgres  # asyncpg only when the URL is set
+    from bot.store.postgres.setup import check_postgres  # asyncpg only when the URL is set
 
     problem = await check_postgres(settings)
     if problem is not None:

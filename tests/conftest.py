@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.store.sqlite import Store
 
 _SETTING_PREFIXES = ("TRIAGE_BOT_", "SLACK_")
 _SETTING_NAMES = ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")

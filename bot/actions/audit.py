@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.http_errors import error_response
 from bot.slack.buttons import group_id
-from bot.store import Store, now_text
+from bot.store.sqlite import Store, now_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_log (

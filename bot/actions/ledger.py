@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.store import Store, now_text
+from bot.store.sqlite import Store, now_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS action_runs (

@@ -23,7 +23,7 @@ from bot.field_errors import field_errors
 from bot.http_errors import error_response
 from bot.metrics import WEBHOOK_OUTCOMES, BotMetrics
 from bot.model.alert import Notification
-from bot.store import Store
+from bot.store.sqlite import Store
 from bot.triage.queue import QueuedNotification, QueueFull, Reservation, TriageQueue
 
 log = logging.getLogger(__name__)

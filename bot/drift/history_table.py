@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from bot.group_commit import Statement
-from bot.store import Store
+from bot.store.group_commit import Statement
+from bot.store.sqlite import Store
 
 if TYPE_CHECKING:
     from bot.drift.evaluation import Evaluation

@@ -33,7 +33,7 @@ from bot.drift.live_evidence import DriftCollector
 from bot.http_errors import error_response
 from bot.model.collector import Collector
 from bot.model.target import Target
-from bot.store import Store
+from bot.store.sqlite import Store
 
 if TYPE_CHECKING:
     from bot.drift.evaluation import Evaluation

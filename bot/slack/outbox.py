@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.group_commit import Statement
 from bot.model.report import TriageReport
 from bot.slack.render import MessageState
-from bot.store import Store, now_text
+from bot.store.group_commit import Statement
+from bot.store.sqlite import Store, now_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slack_outbox (

@@ -39,7 +39,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import SlackTables
 from bot.slack.socket_mode import SocketModeListener
 from bot.slack.usergroups import UserGroupMembers
-from bot.store import Store
+from bot.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from bot.model.alert import Notification
 from bot.model.evidence import Verdict
 from bot.model.report import TriageReport
 from bot.model.target import Target
-from bot.store import Store, now_text
+from bot.store.sqlite import Store, now_text
 from bot.triage.pipeline import alert_lines
 
 SCHEMA = """

@@ -27,7 +27,7 @@ from bot.metrics import BotMetrics
 from bot.model.alert import Notification
 from bot.model.notifier import Notifier
 from bot.model.report import TriageReport
-from bot.store import Store
+from bot.store.sqlite import Store
 from bot.triage.attempts import TriageAttempts, could_not_triage
 from bot.triage.changes import describe_change
 from bot.triage.pipeline import Pipeline, alert_lines

@@ -14,7 +14,7 @@ from bot.actions.runner import ActionRunner
 from bot.cluster.reader import KubeReader
 from bot.config import RetrainSettings
 from bot.model.actions import ActionName
-from bot.store import Store
+from bot.store.sqlite import Store
 from tests.actions.objects import JOB_TEMPLATE, NS, request
 from tests.fakes.fake_kube import FakeKube
 

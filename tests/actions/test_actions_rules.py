@@ -13,7 +13,7 @@ from bot.actions.ledger import Ledger
 from bot.actions.plan import image_tag, plan_from_evidence, plan_from_status
 from bot.config import ActionRule
 from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
-from bot.store import Store
+from bot.store.sqlite import Store
 from tests.actions.objects import JOB_TEMPLATE, request
 
 GROUPS = {"S-ML": frozenset({"U5"})}

@@ -16,7 +16,7 @@ from bot.drift.evaluation import Evaluation
 from bot.drift.history_table import HistoryTable
 from bot.drift.ingest.feedback import Quality
 from bot.drift.stats.results import DriftReport, FeatureResult
-from bot.store import Store
+from bot.store.sqlite import Store
 from tests.corpus.schema import Case, Drift, parse_time
 
 STEP = timedelta(minutes=5)

@@ -10,7 +10,7 @@ import yaml
 
 from bot.cli import main
 from bot.slack.buttons import group_id
-from bot.store import Store
+from bot.store.sqlite import Store
 from tests.corpus.runner import run_corpus
 from tests.corpus.schema import Case, load_cases, load_incidents
 from tests.corpus.score import score

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from bot.config import DriftModelSettings, DriftSettings, Settings
 from bot.drift.service import DriftService
-from bot.store import Store
+from bot.store.sqlite import Store
 
 NAMESPACE, NAME = "models", "wine-quality-model"
 FEATURES = ("acidity", "sugar", "alcohol", "color")

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.drift.evaluation import Evaluation
 from bot.drift.history_table import HistoryTable
 from bot.drift.ingest.feedback import Quality
-from bot.store import Store
+from bot.store.sqlite import Store
 
 
 def _evaluation(minute: int, accuracy: float | None = None) -> Evaluation:

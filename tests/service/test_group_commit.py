@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.group_commit import GroupCommitWriter
+from bot.store.group_commit import GroupCommitWriter
 
 INSERT = "INSERT INTO t (id, name) VALUES (?, ?)"
 UPSERT = "INSERT INTO t (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.store import Store
+from bot.store.sqlite import Store
 
 EARLIER_SCHEMA = """
 CREATE TABLE notifications (

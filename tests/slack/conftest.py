@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.slack.client import make_client
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import SlackTables
-from bot.store import Store
+from bot.store.sqlite import Store
 from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, running_fake_slack
 
 MakeSettings = Callable[..., Settings]

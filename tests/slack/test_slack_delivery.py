@@ -22,7 +22,7 @@ from bot.model.alert import Notification
 from bot.model.change import Change
 from bot.slack.client import make_client
 from bot.slack.render import render_message
-from bot.store import Store
+from bot.store.sqlite import Store
 from bot.triage.pipeline import Pipeline
 from bot.triage.queue import TriageQueue
 from bot.triage.worker import TriageWorker

@@ -10,9 +10,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.postgres.store import PostgresStore
-from bot.store import Store
-from bot.store_interface import NotificationStore
+from bot.store.interface import NotificationStore
+from bot.store.postgres.store import PostgresStore
+from bot.store.sqlite import Store
 from tests.store.postgres_server import PostgresServer, remove_server, start_server
 
 

@@ -11,8 +11,8 @@ import sys
 
 import asyncpg
 
-from bot.postgres.leases import Leases
-from bot.postgres.store import PoolSettings, PostgresStore
+from bot.store.postgres.leases import Leases
+from bot.store.postgres.store import PoolSettings, PostgresStore
 
 LEASE_SECONDS = 1.0
 _FAULTS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)

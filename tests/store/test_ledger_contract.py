@@ -12,8 +12,8 @@ import pytest
 
 from bot.actions.ledger import Claim, Ledger
 from bot.actions.pg_ledger import PostgresLedger
-from bot.postgres.store import PostgresStore
-from bot.store import Store
+from bot.store.postgres.store import PostgresStore
+from bot.store.sqlite import Store
 
 
 class AnyLedger(Protocol):

@@ -13,11 +13,11 @@ from bot.actions.audit import AuditEntry, AuditLog
 from bot.actions.ledger import Ledger
 from bot.actions.pg_ledger import PostgresLedger
 from bot.cli import main
-from bot.postgres.migrations import MIGRATIONS
-from bot.postgres.outbox import Outbox
-from bot.postgres.store import PostgresStore
 from bot.slack.outbox import Op, SlackTables
-from bot.store import Store
+from bot.store.postgres.migrations import MIGRATIONS
+from bot.store.postgres.outbox import Outbox
+from bot.store.postgres.store import PostgresStore
+from bot.store.sqlite import Store
 from tests.slack.reports import report
 from tests.store.postgres_server import PostgresServer
 

@@ -9,7 +9,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from bot.postgres.store import PostgresStore
+from bot.store.postgres.store import PostgresStore
 from tests.store.postgres_server import PostgresServer
 
 

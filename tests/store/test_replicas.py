@@ -11,11 +11,11 @@ import asyncpg
 import pytest
 
 from bot.actions.pg_ledger import PostgresLedger
-from bot.postgres.leases import GroupClaim, Leases, sweep
-from bot.postgres.migrations import MIGRATIONS, migrate, schema_version
-from bot.postgres.outbox import ClaimedOp, Outbox
-from bot.postgres.periodic import exclusive
-from bot.postgres.store import PoolSettings, PostgresStore
+from bot.store.postgres.leases import GroupClaim, Leases, sweep
+from bot.store.postgres.migrations import MIGRATIONS, migrate, schema_version
+from bot.store.postgres.outbox import ClaimedOp, Outbox
+from bot.store.postgres.periodic import exclusive
+from bot.store.postgres.store import PoolSettings, PostgresStore
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.postgres.periodic import exclusive
-from bot.postgres.retention import JOB, Pruned, prune
-from bot.postgres.store import PostgresStore
+from bot.store.postgres.periodic import exclusive
+from bot.store.postgres.retention import JOB, Pruned, prune
+from bot.store.postgres.store import PostgresStore
 
 
 async def test_prune_drops_what_nobody_reads_and_keeps_pending_work(

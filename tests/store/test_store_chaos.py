@@ -3,7 +3,7 @@ notifications are each sent to two replicas' stores in random order (HA peers), 
 replica SIGKILLed mid-storm and started again, PostgreSQL restarted once.
 
 Every acknowledged notification is stored once and finished, each group's in order.
-This is the store alone (bot/postgres): the service does not run on PostgreSQL yet.
+This is the store alone (bot/store/postgres): the service does not run on PostgreSQL yet.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bot.postgres.store import PostgresStore
+from bot.store.postgres.store import PostgresStore
 from tests.store.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.store_interface import NotificationStore
+from bot.store.interface import NotificationStore
 from tests.slack.reports import report
 
 

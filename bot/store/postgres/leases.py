@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from bot.store import PendingNotification
+from bot.store.interface import PendingNotification
 
 # Candidates looked at per claim: those locked by a claim under way are skipped.
 CANDIDATES = 16

@@ -14,15 +14,15 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from bot.group_commit import GroupCommitWriter, Statement
 from bot.model.report import TriageReport
+from bot.store.group_commit import GroupCommitWriter, Statement
+from bot.store.interface import PendingNotification
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +68,6 @@ CREATE INDEX IF NOT EXISTS triages_updated ON triages(updated_at);
 def now_text() -> str:
     """The current time as the store writes it (ISO 8601, UTC); other tables use it too."""
     return datetime.now(UTC).isoformat()
-
-
-@dataclass(frozen=True)
-class PendingNotification:
-    """A notification accepted but not yet triaged."""
-
-    id: int
-    group_key: str
-    body: str
 
 
 class Store:

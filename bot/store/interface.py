@@ -1,17 +1,26 @@
 """The store interface the service uses, met by the SQLite store and the PostgreSQL store.
 
-`app` builds one of the two (`bot.store.Store` by default, `bot.postgres.store.PostgresStore`
-when `TRIAGE_BOT_DATABASE_URL` is set); the receiver, the worker and the API see only
-this shape. tests/store/ runs one suite against both.
+`app` builds one of the two (`bot.store.sqlite.Store` by default,
+`bot.store.postgres.store.PostgresStore` when `TRIAGE_BOT_DATABASE_URL` is set); the
+receiver, the worker and the API see only this shape. tests/store/ runs one suite against both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from bot.model.report import TriageReport
-from bot.store import PendingNotification
+
+
+@dataclass(frozen=True)
+class PendingNotification:
+    """A notification accepted but not yet triaged."""
+
+    id: int
+    group_key: str
+    body: str
 
 
 class NotificationStore(Protocol):

@@ -22,8 +22,8 @@ from typing import Any
 
 import asyncpg
 
-from bot.postgres.setup import where
-from bot.postgres.store import PostgresStore
+from bot.store.postgres.setup import where
+from bot.store.postgres.store import PostgresStore
 
 Convert = Callable[[Any], Any]
 

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import asyncpg
 
-from bot.postgres.leases import sweep
-from bot.postgres.periodic import exclusive
+from bot.store.postgres.leases import sweep
+from bot.store.postgres.periodic import exclusive
 
 JOB = "retention"
 

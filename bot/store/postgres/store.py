@@ -1,7 +1,7 @@
 """The PostgreSQL store: notifications and triages for any number of replicas.
 
-Built by `app` when `TRIAGE_BOT_DATABASE_URL` is set, in place of `bot.store.Store`, and
-used through the same interface (`bot.store_interface.NotificationStore`). A connection
+Built by `app` when `TRIAGE_BOT_DATABASE_URL` is set, in place of `bot.store.sqlite.Store`, and
+used through the same interface (`bot.store.interface.NotificationStore`). A connection
 pool (asyncpg) serves every caller; each write is its own transaction, committed before
 the call returns, so the receiver answers 200 only for what PostgreSQL has committed.
 A notification is stored once per idempotency key (its dedup key inside the dedup
@@ -19,8 +19,8 @@ from typing import Any
 import asyncpg
 
 from bot.model.report import TriageReport
-from bot.postgres.migrations import migrate
-from bot.store import PendingNotification
+from bot.store.interface import PendingNotification
+from bot.store.postgres.migrations import migrate
 
 
 @dataclass(frozen=True)

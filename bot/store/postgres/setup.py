@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bot.config import Settings
-from bot.postgres.store import PoolSettings, PostgresStore
+from bot.store.postgres.store import PoolSettings, PostgresStore
 
 
 def where(url: str) -> str:
