@@ -12,6 +12,8 @@ import pytest
 
 from bot.store.sqlite import Store
 
+pytest_plugins = ("tests.postgres_fixtures",)
+
 _SETTING_PREFIXES = ("TRIAGE_BOT_", "SLACK_")
 _SETTING_NAMES = ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")
 

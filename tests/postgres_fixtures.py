@@ -1,5 +1,5 @@
-"""Store fixtures: one PostgreSQL server per test session, a fresh database per test, and
-`any_store`, parametrized over both back ends (sqlite, postgres)."""
+"""PostgreSQL fixtures for the whole suite (registered by tests/conftest.py): one server per
+test session, a fresh database per test, and `any_store` over both back ends."""
 
 from __future__ import annotations
 
