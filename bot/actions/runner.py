@@ -10,18 +10,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
 
 from bot.actions.base import EXCLUSIVE, Action, ActionError, ActionOutcome, ActionRequest
-from bot.actions.ledger import Claim, Ledger
+from bot.actions.ledger import Claim
 from bot.redaction import redact_value
 
 log = logging.getLogger(__name__)
 
 
+class RunLedger(Protocol):
+    """The action ledger on either back end (`actions.ledger`, `actions.pg_ledger`)."""
+
+    async def claim(
+        self, key: str, model: str, action: str, user: str, now: datetime, *, exclusive: bool = True
+    ) -> Claim:
+        """Take the key for a new run, unless it is done, running, or the model is busy."""
+
+    async def finish(
+        self, key: str, ok: bool, result: str, valid_until: datetime | None = None
+    ) -> None:
+        """Close a run: done (until `valid_until`) or failed."""
+
+
 class ActionRunner:
     """The actions by name, over the ledger."""
 
-    def __init__(self, ledger: Ledger, actions: Mapping[str, Action]) -> None:
+    def __init__(self, ledger: RunLedger, actions: Mapping[str, Action]) -> None:
         self._ledger = ledger
         self._actions = dict(actions)
         self._lock = asyncio.Lock()

@@ -1,14 +1,17 @@
 """The cluster collectors, ready to hand to the triage pipeline.
 
-Called by `app` (the service) and `cli triage` (offline). Opens one `ApiClient` for all
-collectors (via `cluster.client`) and closes it on exit; yields no collectors when no
-cluster is configured, so a triage without Kubernetes still goes out.
+`collectors_over` builds them over a client the caller owns: `sources.build_pipeline`
+(the service and `triage-bot triage`) passes the one `ApiClient` `assembly` opened.
+`cluster_collectors` opens a client of its own and closes it on exit (tests, benches);
+it yields no collectors when no cluster is configured.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+from kubernetes_asyncio.client import ApiClient
 
 from bot.cluster.autoscalers import AutoscalerCollector
 from bot.cluster.client import open_api_client
@@ -18,7 +21,7 @@ from bot.cluster.logs import LogsCollector
 from bot.cluster.nodes import NodesCollector
 from bot.cluster.pods import PodsCollector
 from bot.cluster.reader import KubeReader
-from bot.config import Settings
+from bot.config import CollectorSettings, Settings
 from bot.model.collector import Collector
 
 
@@ -30,15 +33,20 @@ async def cluster_collectors(settings: Settings) -> AsyncIterator[list[Collector
         return
     api = await open_api_client(settings.kubeconfig)
     try:
-        reader = KubeReader(api)
-        timeout = settings.collectors.kubernetes_timeout_seconds
-        yield [
-            InferenceServiceCollector(reader, timeout),
-            PodsCollector(reader, timeout),
-            EventsCollector(reader, timeout),
-            LogsCollector(reader, timeout, tail_lines=settings.collectors.log_lines),
-            AutoscalerCollector(reader, timeout),
-            NodesCollector(reader, timeout),
-        ]
+        yield collectors_over(api, settings.collectors)
     finally:
         await api.close()
+
+
+def collectors_over(api: ApiClient, settings: CollectorSettings) -> list[Collector]:
+    """The InferenceService, pods, events, logs, autoscaler and node collectors over `api`."""
+    reader = KubeReader(api)
+    timeout = settings.kubernetes_timeout_seconds
+    return [
+        InferenceServiceCollector(reader, timeout),
+        PodsCollector(reader, timeout),
+        EventsCollector(reader, timeout),
+        LogsCollector(reader, timeout, tail_lines=settings.log_lines),
+        AutoscalerCollector(reader, timeout),
+        NodesCollector(reader, timeout),
+    ]
