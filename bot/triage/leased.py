@@ -81,6 +81,7 @@ class LeasedLoop:
         self._stopping = stopping
         self.wake = asyncio.Event()
         self.busy = 0
+        self._failing = False  # claims fail (database down): said once, not every poll
 
     async def run(self) -> None:
         """Claim and triage groups until the worker stops."""
@@ -88,8 +89,15 @@ class LeasedLoop:
             try:
                 claim = await self._leases.claim()
             except Exception as exc:  # the database is down or restarting: try again later
-                log.warning("cannot claim work", extra={"error": f"{type(exc).__name__}: {exc}"})
+                if not self._failing:
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.warning("cannot claim work, retrying", extra={"error": error})
+                self._failing = True
                 claim = None
+            else:
+                if self._failing:
+                    log.info("claiming work again")
+                self._failing = False
             if claim is None:
                 await self._idle()
                 continue
