@@ -228,3 +228,27 @@ async def test_slack_gets_one_message_per_group_from_the_postgres_service(
         [message] = slack.channel_messages("C-models")
         assert updates[-1].args["ts"] == message.ts
         assert console.getvalue() == ""
+
+
+async def test_the_service_sweeps_expired_leases(
+    on_postgres: AppFactory, postgres_url: str
+) -> None:
+    client, _ = await on_postgres()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(
+            "INSERT INTO group_leases (group_key, replica, until) VALUES"
+            " ('expired', 'gone', now() - interval '1 minute'),"
+            " ('live', 'elsewhere', now() + interval '1 hour')"
+        )
+        async with asyncio.timeout(5):  # the sweeper runs every 0.5 s here
+            while await conn.fetchval(
+                "SELECT count(*) FROM group_leases WHERE group_key = 'expired'"
+            ):
+                await asyncio.sleep(0.05)
+        assert await conn.fetchval("SELECT replica FROM group_leases WHERE group_key = 'live'") == (
+            "elsewhere"
+        )
+    finally:
+        await conn.close()
+    assert (await client.get("/readyz")).status == 200
