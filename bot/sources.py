@@ -12,7 +12,8 @@ from contextlib import AsyncExitStack
 
 import aiohttp
 
-from bot.config import DiagnosisSettings, Settings
+from bot.config import Settings
+from bot.config_sections.triage import DiagnosisSettings
 from bot.model.collector import Collector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bot.cluster.factory import cluster_collectors
-from bot.config import CollectorSettings, Settings
+from bot.config import Settings
+from bot.config_sections.triage import CollectorSettings
 from bot.model.alert import Notification
 from bot.model.evidence import Evidence
 from bot.model.report import TriageReport
