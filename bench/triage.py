@@ -70,7 +70,7 @@ async def _measure(kubeconfig: Path, rounds: int) -> dict[str, Any]:
     target = resolve_target(labels)
     alone: dict[str, list[float]] = {}
     whole: list[float] = []
-    async with cluster_collectors(settings) as collectors:
+    async with cluster_collectors(settings.kubeconfig, settings.collectors) as collectors:
         pipeline = Pipeline(collectors, decide, budget_seconds=60)
         await pipeline.run(notification)  # warm up connections and imports
         for _ in range(rounds):

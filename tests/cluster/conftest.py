@@ -55,7 +55,7 @@ async def run_triage(
     def decide_with_extra(target: Any, evidence: Sequence[Evidence], n: Notification) -> Any:
         return decide(target, [*evidence, *extra], n)
 
-    async with cluster_collectors(settings) as collectors:
+    async with cluster_collectors(settings.kubeconfig, settings.collectors) as collectors:
         pipeline = Pipeline(collectors, decide_with_extra, budget_seconds=8.0)
         return await pipeline.run(notification)
 
