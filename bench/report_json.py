@@ -52,8 +52,11 @@ def _per_call(work: Any) -> float:
 
 def _child() -> None:
     """Measure in this process, with `bot` from PYTHONPATH; print the figures as JSON."""
+    import bot
     from bot.model.report import TriageReport
 
+    tree = Path(os.environ["PYTHONPATH"]).resolve()
+    assert Path(bot.__file__).resolve().parents[1] == tree, f"bot from {bot.__file__}, not {tree}"
     out: dict[str, float] = {}
     for name, data in _reports().items():
         text = json.dumps(data)
