@@ -29,9 +29,9 @@ from bot.slack.buttons import ButtonError, ButtonPayload
 from bot.slack.limits import clip, clip_code
 from bot.slack.mrkdwn import escape, user_mention
 from bot.slack.notifier import SlackNotifier
-from bot.slack.outbox import GroupMessage, SlackTables
 from bot.slack.payloads import BlockAction, InteractionPayload
 from bot.slack.render import MAX_OUTCOMES, offered_buttons, target_ref
+from bot.slack.tables import GroupMessage, SlackStore
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Dispatcher:
         self,
         *,
         client: AsyncWebClient,
-        tables: SlackTables,
+        tables: SlackStore,
         notifier: SlackNotifier,
         authorizer: Authorizer,
         runner: ActionRunner,
