@@ -11,6 +11,7 @@ of posting a second message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,16 +28,25 @@ METADATA_EVENT = "triage_bot_alert_group"
 # How far back before the op was queued a lost post may sit, and how much history to read.
 LOOK_MARGIN = timedelta(minutes=5)
 HISTORY_PAGES = 5
+# slack-sdk applies its own timeout only to sessions it creates; on the shared session a
+# call could wait aiohttp's five minutes, past any claim. Each send is bounded here.
+SEND_TIMEOUT = 10.0
 
 
 class Delivery:
     """The Slack calls of the sender (`client` without retries: the sender paces)."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, timeout: float = SEND_TIMEOUT) -> None:
         self._client = client
+        self._timeout = timeout
 
     async def send(self, head: Head, batch: list[Op]) -> MessageRef | None:
-        """Send the batch (claimed ops of one group); the message's new place, if any."""
+        """Send the batch (claimed ops of one group); the message's new place, if any.
+        A send that takes longer than the timeout raises `TimeoutError` (outcome unknown)."""
+        async with asyncio.timeout(self._timeout):
+            return await self._send(head, batch)
+
+    async def _send(self, head: Head, batch: list[Op]) -> MessageRef | None:
         op = batch[0]
         if op.kind == "message":
             return await self._message(head, op)

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
-from bot.slack.delivery import Delivery
+from bot.slack.delivery import SEND_TIMEOUT, Delivery
 from bot.slack.digest import Storm, render_digest
 from bot.slack.errors import describe as _error
 from bot.slack.errors import outcome_unknown as _unknown
@@ -68,9 +68,10 @@ class Sender:
         slack: SlackSettings,
         default_channel: str | None,
         clock: Callable[[], float] = time.monotonic,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self._client = client
-        self._delivery = Delivery(client)
+        self._delivery = Delivery(client, send_timeout)
         self._tables = tables
         self._slack = slack
         self._default_channel = default_channel
