@@ -57,6 +57,7 @@ class Call:
     args: dict[str, Any]
     content_type: str
     token: str
+    agent: str = ""  # the User-Agent: which client (replica) called
 
 
 @dataclass
@@ -161,7 +162,8 @@ class FakeSlack:
         args = await self._args(request)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") or str(args.pop("token", ""))
-        call = Call(method, args, request.content_type, token)
+        agent = request.headers.get("User-Agent", "")
+        call = Call(method, args, request.content_type, token, agent)
         self.calls_log.append(call)
         wait = self.limits.retry_after(method, args) if self.limits else None
         if wait is not None:
