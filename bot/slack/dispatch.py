@@ -21,7 +21,7 @@ from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions.audit import AuditEntry, AuditLog
+from bot.actions.audit import Audit, AuditEntry
 from bot.actions.authz import Authorizer
 from bot.actions.base import EXCLUSIVE, ActionOutcome, ActionRequest
 from bot.actions.runner import ActionRunner
@@ -54,7 +54,7 @@ class Dispatcher:
         notifier: SlackNotifier,
         authorizer: Authorizer,
         runner: ActionRunner,
-        audit: AuditLog,
+        audit: Audit,
         counter: Counter | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
