@@ -3,14 +3,18 @@
 Used by `drift.replicas` when the store is PostgreSQL (migration 3 made the tables). The
 replica that receives a payload-logger event appends its rows as one `drift_batches` row
 (one INSERT, the numbers as little-endian float64 bytes, the categories as text): the
-append is what a replica pays per event. The replica evaluating a round reads a model's
-batches whole, takes a captured reference from the first rows when the model has no
-reference file (kept in `drift_references` once complete), and deletes the batches that
-fell out of the window by count or age. `drift_rounds` lets one replica take each round.
+append is what a replica pays per event, so the appends waiting at one moment share one
+transaction (one commit, one WAL flush: a group commit, as `store.group_commit` does for
+SQLite), and an event is acknowledged only once its commit is done. The replica
+evaluating a round reads a model's batches whole, takes a captured reference from the
+first rows when the model has no reference file (kept in `drift_references` once
+complete), and deletes the batches that fell out of the window by count or age.
+`drift_rounds` lets one replica take each round.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +99,8 @@ class SharedWindows:
 
     def __init__(self, source: PoolSource) -> None:
         self._source = source
+        self._waiting: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def _pool(self) -> asyncpg.Pool:
@@ -110,13 +116,40 @@ class SharedWindows:
         numeric: FloatArray,
         text: npt.NDArray[Any],
     ) -> bool:
-        """Append one event's rows; False when the event was already stored (a replay)."""
+        """Append one event's rows once committed; False when the event was already stored
+        (a replay). Raises the database's errors."""
         numbers, texts = encode(numeric, text)
         rows = max(numeric.shape[0], text.shape[0])
-        got = await self._pool.fetchval(
-            _APPEND, *model, kind, event_id, received_at, list(names), rows, numbers, texts
-        )
-        return got is not None
+        values = (*model, kind, event_id, received_at, list(names), rows, numbers, texts)
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((values, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="drift-batches")
+        # Shielded: a client that hangs up does not cancel the commit of the others' rows.
+        return await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        """Write everything waiting as one transaction, until nothing waits."""
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    async with self._pool.acquire() as conn, conn.transaction():
+                        stored = [await conn.fetchval(_APPEND, *v) is not None for v, _ in group]
+                except Exception as exc:  # every waiter of the group hears of it
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                except BaseException:
+                    for _, done in group:
+                        done.cancel()
+                    raise
+                for (_, done), fresh in zip(group, stored, strict=True):
+                    if not done.done():
+                        done.set_result(fresh)
+        finally:
+            self._writer = None
 
     async def read(
         self, model: tuple[str, str], kind: str, text_names: frozenset[str]
