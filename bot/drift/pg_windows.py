@@ -33,9 +33,14 @@ _APPEND = (
     " numbers, texts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " ON CONFLICT (namespace, model, kind, event_id) DO NOTHING RETURNING id"
 )
-_READ = (
-    "SELECT id, received_at, names, rows, numbers, texts FROM drift_batches"
+# The index is read whole (a few numbers a batch); the rows only of the batches in use.
+_INDEX = (
+    "SELECT id, received_at, names, rows FROM drift_batches"
     " WHERE namespace = $1 AND model = $2 AND kind = $3 ORDER BY id"
+)
+_LOAD = (
+    "SELECT id, received_at, names, rows, numbers, texts FROM drift_batches"
+    " WHERE id = ANY($1) ORDER BY id"
 )
 _REFERENCE = (
     "SELECT 0 AS id, 0.0 AS received_at, names, rows, numbers, texts FROM drift_references"
@@ -51,6 +56,16 @@ _TAKE_ROUND = (
     "INSERT INTO drift_rounds (name, slot) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE"
     " SET slot = excluded.slot WHERE drift_rounds.slot < excluded.slot RETURNING slot"
 )
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """A stored batch without its rows: what deciding what to keep needs."""
+
+    id: int
+    received_at: float
+    names: tuple[str, ...]
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -151,12 +166,16 @@ class SharedWindows:
         finally:
             self._writer = None
 
-    async def read(
-        self, model: tuple[str, str], kind: str, text_names: frozenset[str]
-    ) -> list[Batch]:
-        """Every stored batch of the model's `kind`, oldest first."""
-        rows = await self._pool.fetch(_READ, *model, kind)
-        return [_decode(row, text_names) for row in rows]
+    async def index(self, model: tuple[str, str], kind: str) -> list[BatchInfo]:
+        """Every stored batch of the model's `kind` without its rows, oldest first."""
+        rows = await self._pool.fetch(_INDEX, *model, kind)
+        return [BatchInfo(r["id"], r["received_at"], tuple(r["names"]), r["rows"]) for r in rows]
+
+    async def load(self, ids: list[int], text_names: frozenset[str]) -> list[Batch]:
+        """The batches `ids` with their rows, oldest first (a batch deleted since: left out)."""
+        if not ids:
+            return []
+        return [_decode(row, text_names) for row in await self._pool.fetch(_LOAD, ids)]
 
     async def reference(
         self, model: tuple[str, str], kind: str, text_names: frozenset[str]

@@ -32,6 +32,7 @@ from bot.drift.ingest.cloudevents import InferenceEvent, IngestError
 from bot.drift.monitor import PREDICTION, ModelMonitor, prediction_matrices
 from bot.drift.pg_history import DATABASE_ERRORS, PoolSource, PostgresHistory
 from bot.drift.pg_windows import Batch, SharedWindows
+from bot.drift.shared_plan import Part, plan_capture, plan_window
 from bot.drift.stats.engine import Reference
 from bot.store.postgres.periodic import exclusive
 
@@ -183,14 +184,15 @@ class SharedDrift:
         window and taking a captured reference on the way)."""
         key = _key(monitor)
         text_names = monitor.categorical
-        batches = await self.windows.read(key, "request", text_names)
-        if monitor.features is None and batches:
-            monitor.set_features(batches[0].names)
+        if monitor.features is None:
+            first = await self.windows.index(key, "request")
+            if first:
+                monitor.set_features(first[0].names)
         columns: dict[str, npt.NDArray[Any]] = {}
         note = ""
         if monitor.features is not None:
             reference, window, captured = await self._window(
-                key, "request", monitor.features, text_names, batches, monitor.reference,
+                key, "request", monitor.features, text_names, monitor.reference is None,
                 monitor.config.capture_rows, now,
             )  # fmt: skip
             if monitor.reference is None and reference is not None:
@@ -201,10 +203,9 @@ class SharedDrift:
         prediction_text = (
             frozenset({PREDICTION}) if monitor.config.task == "classification" else frozenset()
         )
-        batches = await self.windows.read(key, "response", prediction_text)
         reference, window, _ = await self._window(
-            key, "response", (PREDICTION,), prediction_text, batches,
-            monitor.prediction_reference, monitor.config.capture_rows, now,
+            key, "response", (PREDICTION,), prediction_text,
+            monitor.prediction_reference is None, monitor.config.capture_rows, now,
         )  # fmt: skip
         if monitor.prediction_reference is None and reference is not None:
             monitor.prediction_reference = Reference(
@@ -227,59 +228,48 @@ class SharedDrift:
         kind: str,
         names: tuple[str, ...],
         text_names: frozenset[str],
-        batches: list[Batch],
-        reference: Reference | None,
+        capture: bool,
         capture_rows: int,
         now: float,
     ) -> tuple[Batch | None, Batch, int]:
-        """(the captured reference when one is new or stored, the window, rows captured).
-
-        Without a reference the first `capture_rows` rows become it, as on one replica;
-        until there are that many, every row waits for the reference and the window is
-        empty. Batches that fall out of the window by count or age are deleted."""
-        stale = [b.id for b in batches if b.names != names]  # features changed since
-        batches = [b for b in batches if b.names == names]
-        captured: Batch | None = None
-        if reference is None:
-            captured = await self.windows.reference(key, kind, text_names)
-        if reference is None and captured is None:
-            need = capture_rows
-            parts: list[Batch] = []
-            consumed: list[int] = []
-            for batch in batches:
-                take = min(need - sum(p.rows for p in parts), batch.rows)
-                if take <= 0:
-                    break
-                parts.append(Batch(batch.id, 0.0, names, batch.numeric[:take], batch.text[:take]))
-                if take == batch.rows:
-                    consumed.append(batch.id)
-            taken = sum(p.rows for p in parts)
-            if taken < need:
+        """(the reference, when `capture` asks for one and it is complete; the window; rows
+        captured so far). Without a reference the first `capture_rows` rows become it, as on
+        one replica; until there are that many, every row waits for it and the window is
+        empty. Batches out of the window by count or age, or of other features, go."""
+        infos = await self.windows.index(key, kind)
+        stale = [i.id for i in infos if i.names != names]  # the features changed since
+        infos = [i for i in infos if i.names == names]
+        captured = await self.windows.reference(key, kind, text_names) if capture else None
+        if capture and captured is None:
+            plan = plan_capture(infos, capture_rows)
+            if isinstance(plan, int):
                 await self.windows.delete(stale)
-                return None, _join([], names, text_names), taken
-            captured = _join(parts, names, text_names)
-            last = parts[-1]
+                return None, _join([], names, text_names), plan
+            ids = [p.id for p in plan.parts]
+            loaded = {b.id: b for b in await self.windows.load(ids, text_names)}
+            captured = _join(_slices(plan.parts, loaded), names, text_names)
             rest = None
-            if last.id not in consumed:
-                straddling = next(b for b in batches if b.id == last.id)
-                rest = straddling.tail(last.rows)
-            await self.windows.save_reference(key, kind, captured, consumed, rest)
-            batches = [
-                rest if rest is not None and b.id == rest.id else b
-                for b in batches
-                if b.id not in consumed
-            ]
-        cutoff = now - self._settings.window_seconds
-        expired = [b.id for b in batches if b.received_at < cutoff]
-        live = [b for b in batches if b.received_at >= cutoff]
-        kept: list[Batch] = []
-        room = self._settings.window_rows
-        for batch in reversed(live):
-            if room <= 0:
-                break
-            kept.append(batch.tail(batch.rows - room) if batch.rows > room else batch)
-            room -= batch.rows
-        kept.reverse()
-        beyond = [b.id for b in live[: len(live) - len(kept)]]
-        await self.windows.delete(stale + expired + beyond)
-        return captured, _join(kept, names, text_names), 0
+            if plan.rest_from is not None:
+                rest = loaded[plan.rest_from.id].tail(plan.rest_from.start)
+            await self.windows.save_reference(key, kind, captured, list(plan.consumed), rest)
+            infos = [i for i in await self.windows.index(key, kind) if i.names == names]
+        parts, dropped = plan_window(
+            infos, now, self._settings.window_rows, self._settings.window_seconds
+        )
+        loaded = {b.id: b for b in await self.windows.load([p.id for p in parts], text_names)}
+        await self.windows.delete(stale + dropped)
+        return captured, _join(_slices(parts, loaded), names, text_names), 0
+
+
+def _slices(parts: Sequence[Part], loaded: dict[int, Batch]) -> list[Batch]:
+    """The rows the parts name, of the batches loaded (one deleted meanwhile: left out)."""
+    out: list[Batch] = []
+    for part in parts:
+        batch = loaded.get(part.id)
+        if batch is not None:
+            numeric, text = (
+                batch.numeric[part.start : part.stop],
+                batch.text[part.start : part.stop],
+            )
+            out.append(Batch(batch.id, batch.received_at, batch.names, numeric, text))
+    return out
