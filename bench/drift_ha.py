@@ -38,7 +38,8 @@ import numpy as np  # noqa: E402
 from aiohttp import web  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
-from bot.config import DriftModelSettings, DriftSettings, Settings  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.config_sections.drift import DriftModelSettings, DriftSettings  # noqa: E402
 from bot.drift.service import DriftService  # noqa: E402
 from bot.store.postgres.store import PostgresStore  # noqa: E402
 from bot.store.sqlite import Store  # noqa: E402

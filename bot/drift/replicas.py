@@ -24,7 +24,7 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import DriftSettings
+from bot.config_sections.drift import DriftSettings
 from bot.drift.evaluation import Evaluation, Snapshot
 from bot.drift.gauges import DriftMetrics
 from bot.drift.history_table import HistoryUnavailable

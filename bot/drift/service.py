@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from bot.config import DriftSettings
+from bot.config_sections.drift import DriftSettings
 from bot.drift.endpoints import DriftApi
 from bot.drift.gauges import DriftMetrics
 from bot.drift.history_table import EvaluationHistory, HistoryTable
