@@ -155,7 +155,8 @@ async def ingest_http(events: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.sqlite3", synchronous="normal")
         await store.open()
-        service = DriftService(_settings(Path(tmp)), CollectorRegistry(), store)
+        settings = _settings(Path(tmp))
+        service = DriftService(settings.drift, CollectorRegistry(), store, data_dir=Path(tmp))
         await service.start()
         app = web.Application()
         app.add_routes(service.routes())

@@ -176,7 +176,13 @@ def create_app(
         metrics,
     )
     slack = _slack(settings, store, metrics)
-    drift = DriftService(settings, metrics.registry, store)
+    drift = DriftService(
+        settings.drift,
+        metrics.registry,
+        store,
+        data_dir=settings.data_dir,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     state = AppState(
         settings, metrics, store, queue, dedup, receiver, slack, drift, notifier_stream
     )

@@ -134,7 +134,10 @@ async def start_harness(
         store = Store(tmp_path / "x.sqlite3", synchronous="normal")
         await store.open()
         registry = CollectorRegistry()
-        service = DriftService(settings, registry, store)
+        service = DriftService(
+            settings.drift, registry, store, data_dir=settings.data_dir,
+            body_timeout_seconds=settings.body_timeout_seconds,
+        )  # fmt: skip
         try:
             await service.start()
         except BaseException:
