@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import SlackSettings
+from bot.config_sections.slack import SlackSettings
 from bot.slack.delivery import SEND_TIMEOUT, Delivery
 from bot.slack.digest import Storm, render_digest
 from bot.slack.errors import describe as _error
