@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from bot.config import DriftModelSettings, DriftSettings, Settings
+from bot.config import Settings
+from bot.config_sections.drift import DriftModelSettings, DriftSettings
 from bot.drift.ingest.cloudevents import parse_event
 from bot.drift.stats.compute import Compute
 from bot.drift.stats.engine import Reference

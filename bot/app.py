@@ -21,7 +21,8 @@ from bot import api
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
 from bot.auth import api_auth
-from bot.config import MIB, Settings
+from bot.config import Settings
+from bot.config_sections.units import MIB
 from bot.drift.service import DriftService
 from bot.http_errors import error_response
 from bot.metrics import BotMetrics

@@ -12,7 +12,8 @@ from contextlib import AsyncExitStack
 
 import aiohttp
 
-from bot.config import DiagnosisSettings, Settings
+from bot.config import Settings
+from bot.config_sections.triage import DiagnosisSettings
 from bot.model.collector import Collector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
@@ -53,10 +54,12 @@ async def open_pipeline(
         from bot.cluster.factory import cluster_collectors
 
         # Names from alert labels reach the Kubernetes API only when valid (triage.target).
-        cluster = await stack.enter_async_context(cluster_collectors(settings))
+        cluster = await stack.enter_async_context(
+            cluster_collectors(settings.kubeconfig, settings.collectors)
+        )
         collectors += [NameGuard(c, settings.target_labels) for c in cluster]
     session = await stack.enter_async_context(aiohttp.ClientSession())
-    collectors += prometheus_collectors(settings, session)
+    collectors += prometheus_collectors(settings.prometheus_url, settings.collectors, session)
     if not drift_engine:
         if settings.database_path.is_file():
             # Here, not at the top: it brings numpy, which the service never needs for it.

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import DriftModelSettings, DriftSettings
+from bot.config_sections.drift import DriftModelSettings, DriftSettings
 from bot.drift.evaluation import Evaluation, Snapshot
 from bot.drift.ingest.capture import Capture, text_column
 from bot.drift.ingest.cloudevents import InferenceEvent, IngestError

@@ -13,7 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from prometheus_client import CollectorRegistry
 
-from bot.config import DriftModelSettings, DriftSettings, Settings
+from bot.config import Settings
+from bot.config_sections.drift import DriftModelSettings, DriftSettings
 from bot.drift.service import DriftService
 from bot.store.sqlite import Store
 
