@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from bot.actions.audit import AuditLog, audit_handler
+from bot.actions.audit import Audit, audit_handler
 from bot.http_errors import error_response
 from bot.store.interface import NotificationStore
 
@@ -58,7 +58,7 @@ def triages(store: NotificationStore, undelivered: Undelivered | None = None) ->
     return handler
 
 
-def audit(current: Callable[[], AuditLog | None]) -> Handler:
+def audit(current: Callable[[], Audit | None]) -> Handler:
     """`GET /api/audit?limit=N&action=A`: the newest audit entries (503 until it is open)."""
     handler: Handler = audit_handler(current)
     return handler

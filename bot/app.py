@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, TextIO
 from aiohttp import web
 
 from bot import api, backends
-from bot.actions.audit import AuditLog
+from bot.actions.audit import Audit
 from bot.alerts.dedup import DedupIndex
 from bot.alerts.receiver import AlertmanagerReceiver, ReceiverConfig
 from bot.assembly import Clients, build_actions, open_clients
 from bot.auth import api_auth
-from bot.config import MIB, Settings
+from bot.config import Settings
+from bot.config_sections.units import MIB
 from bot.drift.service import DriftService
 from bot.http_errors import error_response
 from bot.metrics import BotMetrics
@@ -60,7 +61,7 @@ class AppState:
     drift: DriftService
     notifier_stream: TextIO | None = None
     slack: SlackService | None = None  # only with a bot token, from start-up on
-    audit: AuditLog | None = None
+    audit: Audit | None = None
     worker: TriageWorker | None = None
     shutting_down: bool = False
     extra_collectors: list[Collector] = field(default_factory=list)
@@ -113,7 +114,9 @@ async def _notifier(state: AppState, clients: Clients, stack: AsyncExitStack) ->
 
     assert state.audit is not None  # opened with the stores
     tables = SlackTablesOf(
-        await backends.slack_tables(state.stores), state.audit, await backends.ledger(state.stores)
+        await backends.slack_tables(state.stores, settings),
+        state.audit,
+        await backends.ledger(state.stores),
     )
     actions = build_actions(settings, clients)
     slack = SlackService(settings, tables, clients.session, actions, state.metrics.registry)
@@ -229,7 +232,13 @@ def create_app(
         dedup,
         metrics,
     )
-    drift = DriftService(settings, metrics.registry, backends.drift_store(stores))
+    drift = DriftService(
+        settings.drift,
+        metrics.registry,
+        backends.drift_store(stores),
+        data_dir=settings.data_dir,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     state = AppState(settings, metrics, stores, queue, dedup, receiver, drift, notifier_stream)
     state.extra_collectors.extend(collectors)
     middlewares = [api_auth(settings.api_token.get_secret_value())] if settings.api_token else []

@@ -2,11 +2,10 @@
 
 Called by `app` (the composition root) only. `open_backends` builds the store the
 settings ask for; the small functions below choose, for each feature, the class of its
-tables on that back end (one function per feature, so a feature that gains a PostgreSQL
-class changes here and nowhere else). With PostgreSQL, the features whose tables have
-no PostgreSQL class yet (the Slack outbox, the audit log, the drift history) keep them in
-the replica's own SQLite file under the data dir (`Backends.sqlite`); everything the
-replicas must agree on (notifications, triages, leases, the action ledger) is shared.
+tables on that back end (one function per feature, so a feature's choice is made here
+and nowhere else). With PostgreSQL every table is shared by the replicas (notifications,
+triages, leases, the Slack outbox, the audit log, the action ledger, the drift windows and
+history): a replica keeps no state of its own on disk.
 """
 
 from __future__ import annotations
@@ -16,11 +15,11 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.actions.audit import AuditLog
-from bot.actions.ledger import Ledger
-from bot.actions.runner import RunLedger
+from bot.actions.audit import Audit, AuditLog
+from bot.actions.ledger import ActionLedger, Ledger
 from bot.config import Settings
 from bot.slack.outbox import SlackTables
+from bot.slack.tables import SlackStore
 from bot.store.interface import NotificationStore
 from bot.store.sqlite import Store
 
@@ -38,39 +37,37 @@ def replica_name(settings: Settings) -> str:
 
 @dataclass
 class Backends:
-    """The stores of this process: `store` for notifications and triages; `sqlite` for
-    the SQLite tables (the same object as `store` without PostgreSQL)."""
+    """The store of this process: exactly one of `sqlite` and `postgres` is set, and
+    `store` is that one, seen through the interface the receiver and worker use."""
 
     store: NotificationStore
-    sqlite: Store
+    sqlite: Store | None = None
     postgres: PostgresStore | None = None
 
     async def open(self) -> None:
-        """Open the shared store, then the local one (when it is another object)."""
+        """Connect (and migrate)."""
         await self.store.open()
-        if self.sqlite is not self.store:
-            try:
-                await self.sqlite.open()
-            except BaseException:
-                await self.store.close()
-                raise
 
     async def close(self) -> None:
-        """Close in reverse order."""
-        if self.sqlite is not self.store:
-            await self.sqlite.close()
+        """Finish writes and disconnect."""
         await self.store.close()
 
 
 def open_backends(settings: Settings) -> Backends:
-    """The stores for the settings (not yet open: `app` opens them at start)."""
-    sqlite = Store(settings.database_path, synchronous=settings.sqlite_synchronous)
+    """The store for the settings (not yet open: `app` opens it at start)."""
     if settings.database_url is None:
-        return Backends(sqlite, sqlite)
+        sqlite = Store(settings.database_path, synchronous=settings.sqlite_synchronous)
+        return Backends(sqlite, sqlite=sqlite)
     from bot.store.postgres.setup import store_from_settings
 
     postgres = store_from_settings(settings)
-    return Backends(postgres, sqlite, postgres)
+    return Backends(postgres, postgres=postgres)
+
+
+def _sqlite(backends: Backends) -> Store:
+    if backends.sqlite is None:
+        raise RuntimeError("neither SQLite nor PostgreSQL store")  # open_backends sets one
+    return backends.sqlite
 
 
 def leases(backends: Backends, settings: Settings) -> Leases | None:
@@ -83,10 +80,10 @@ def leases(backends: Backends, settings: Settings) -> Leases | None:
     return Leases(backends.postgres.pool, replica_name(settings), lease)
 
 
-async def ledger(backends: Backends) -> RunLedger:
+async def ledger(backends: Backends) -> ActionLedger:
     """The action ledger: shared on PostgreSQL, so a click runs once on any replica."""
     if backends.postgres is None:
-        sqlite = Ledger(backends.sqlite)
+        sqlite = Ledger(_sqlite(backends))
         await sqlite.ensure()
         return sqlite
     from bot.actions.pg_ledger import PostgresLedger
@@ -94,20 +91,33 @@ async def ledger(backends: Backends) -> RunLedger:
     return PostgresLedger(backends.postgres.pool)  # its table comes with the migrations
 
 
-async def slack_tables(backends: Backends) -> SlackTables:
-    """The Slack outbox and group messages (SQLite: no PostgreSQL class yet)."""
-    tables = SlackTables(backends.sqlite)
+async def slack_tables(backends: Backends, settings: Settings) -> SlackStore:
+    """The Slack outbox and group messages: on PostgreSQL claimed per replica, so a
+    group gets one top-level message whichever replica sends it."""
+    tables: SlackStore
+    if backends.postgres is None:
+        tables = SlackTables(_sqlite(backends))
+    else:
+        from bot.slack.pg_outbox import PgSlackTables
+
+        tables = PgSlackTables(backends.postgres.pool, replica_name(settings))
     await tables.ensure()
     return tables
 
 
-async def audit_log(backends: Backends) -> AuditLog:
-    """The audit log of clicks (SQLite: no PostgreSQL class yet)."""
-    audit = AuditLog(backends.sqlite)
+async def audit_log(backends: Backends) -> Audit:
+    """The audit log of clicks (shared on PostgreSQL: any replica shows every click)."""
+    audit: Audit
+    if backends.postgres is None:
+        audit = AuditLog(_sqlite(backends))
+    else:
+        from bot.actions.pg_audit import PgAuditLog
+
+        audit = PgAuditLog(backends.postgres.pool)
     await audit.ensure()
     return audit
 
 
-def drift_store(backends: Backends) -> Store:
-    """Where the drift history lives (SQLite: no PostgreSQL class yet)."""
-    return backends.sqlite
+def drift_store(backends: Backends) -> Store | PostgresStore:
+    """Where drift windows and history live (shared by the replicas on PostgreSQL)."""
+    return backends.postgres if backends.postgres is not None else _sqlite(backends)

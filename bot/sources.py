@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.assembly import Clients
-from bot.config import DiagnosisSettings, Settings
+from bot.config import Settings
+from bot.config_sections.triage import DiagnosisSettings
 from bot.model.collector import Collector
 from bot.promql.client import PrometheusClient
 from bot.promql.collector import prometheus_collectors
@@ -54,7 +55,7 @@ def build_pipeline(
         cluster = collectors_over(clients.kube, settings.collectors)
         collectors += [NameGuard(c, settings.target_labels) for c in cluster]
     session = clients.session
-    collectors += prometheus_collectors(settings, session)
+    collectors += prometheus_collectors(settings.prometheus_url, settings.collectors, session)
     if not drift_engine:
         if settings.database_path.is_file():
             # Here, not at the top: it brings numpy, which the service never needs for it.

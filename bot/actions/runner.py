@@ -2,7 +2,8 @@
 
 Called by `slack.dispatch` for every authorized click: `claim` answers at once (so Slack
 hears back within 3 s), `execute` may take minutes in a background task. Claims are
-serialized by a lock so two clicks arriving together cannot both win.
+serialized by a lock so two clicks arriving together cannot both win; across replicas
+the ledger does it (`actions.pg_ledger`).
 """
 
 from __future__ import annotations
@@ -10,34 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Protocol
 
 from bot.actions.base import EXCLUSIVE, Action, ActionError, ActionOutcome, ActionRequest
-from bot.actions.ledger import Claim
+from bot.actions.ledger import ActionLedger, Claim
 from bot.redaction import redact_value
 
 log = logging.getLogger(__name__)
 
 
-class RunLedger(Protocol):
-    """The action ledger on either back end (`actions.ledger`, `actions.pg_ledger`)."""
-
-    async def claim(
-        self, key: str, model: str, action: str, user: str, now: datetime, *, exclusive: bool = True
-    ) -> Claim:
-        """Take the key for a new run, unless it is done, running, or the model is busy."""
-
-    async def finish(
-        self, key: str, ok: bool, result: str, valid_until: datetime | None = None
-    ) -> None:
-        """Close a run: done (until `valid_until`) or failed."""
-
-
 class ActionRunner:
     """The actions by name, over the ledger."""
 
-    def __init__(self, ledger: RunLedger, actions: Mapping[str, Action]) -> None:
+    def __init__(self, ledger: ActionLedger, actions: Mapping[str, Action]) -> None:
         self._ledger = ledger
         self._actions = dict(actions)
         self._lock = asyncio.Lock()

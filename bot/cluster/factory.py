@@ -2,14 +2,15 @@
 
 `collectors_over` builds them over a client the caller owns: `sources.build_pipeline`
 (the service and `triage-bot triage`) passes the one `ApiClient` `assembly` opened.
-`cluster_collectors` opens a client of its own and closes it on exit (tests, benches);
-it yields no collectors when no cluster is configured.
+`cluster_collectors` opens a client of its own and closes it on exit (tests, benches).
+Given only what it reads: the kubeconfig (None: in-cluster) and the collectors' limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from kubernetes_asyncio.client import ApiClient
 
@@ -21,32 +22,32 @@ from bot.cluster.logs import LogsCollector
 from bot.cluster.nodes import NodesCollector
 from bot.cluster.pods import PodsCollector
 from bot.cluster.reader import KubeReader
-from bot.config import CollectorSettings, Settings
+from bot.config_sections.triage import CollectorSettings
 from bot.model.collector import Collector
 
 
 @asynccontextmanager
-async def cluster_collectors(settings: Settings) -> AsyncIterator[list[Collector]]:
-    """The InferenceService, pods, events and logs collectors over one shared client."""
-    if not settings.cluster_configured:
-        yield []
-        return
-    api = await open_api_client(settings.kubeconfig)
+async def cluster_collectors(
+    kubeconfig: Path | None, limits: CollectorSettings
+) -> AsyncIterator[list[Collector]]:
+    """The Kubernetes collectors (InferenceService, pods, events, logs, autoscalers, nodes)
+    over one shared client."""
+    api = await open_api_client(kubeconfig)
     try:
-        yield collectors_over(api, settings.collectors)
+        yield collectors_over(api, limits)
     finally:
         await api.close()
 
 
-def collectors_over(api: ApiClient, settings: CollectorSettings) -> list[Collector]:
+def collectors_over(api: ApiClient, limits: CollectorSettings) -> list[Collector]:
     """The InferenceService, pods, events, logs, autoscaler and node collectors over `api`."""
     reader = KubeReader(api)
-    timeout = settings.kubernetes_timeout_seconds
+    timeout = limits.kubernetes_timeout_seconds
     return [
         InferenceServiceCollector(reader, timeout),
         PodsCollector(reader, timeout),
         EventsCollector(reader, timeout),
-        LogsCollector(reader, timeout, tail_lines=settings.log_lines),
+        LogsCollector(reader, timeout, tail_lines=limits.log_lines),
         AutoscalerCollector(reader, timeout),
         NodesCollector(reader, timeout),
     ]

@@ -18,10 +18,11 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
-from bot.actions.audit import AuditLog, audit_handler
+from bot.actions.audit import Audit, audit_handler
 from bot.actions.authz import Authorizer
 from bot.actions.base import Action
-from bot.actions.runner import ActionRunner, RunLedger
+from bot.actions.ledger import ActionLedger
+from bot.actions.runner import ActionRunner
 from bot.config import Settings
 from bot.model.notifier import Notifier
 from bot.promql.chart import render_chart
@@ -29,8 +30,8 @@ from bot.slack.client import make_client
 from bot.slack.dispatch import Dispatcher
 from bot.slack.interactions import Submit, interactions_handler
 from bot.slack.notifier import SlackNotifier
-from bot.slack.outbox import SlackTables
 from bot.slack.socket_mode import SocketModeListener
+from bot.slack.tables import SlackStore
 from bot.slack.usergroups import UserGroupMembers
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ log = logging.getLogger(__name__)
 class SlackTablesOf:
     """The tables Slack writes, of the back end `app` chose (`bot.backends`)."""
 
-    tables: SlackTables
-    audit: AuditLog
-    ledger: RunLedger
+    tables: SlackStore
+    audit: Audit
+    ledger: ActionLedger
 
 
 class SlackService:
@@ -121,7 +122,7 @@ class SlackService:
         """What takes a verified click (None until `start()` ran)."""
         return self._dispatcher.submit if self._dispatcher else None
 
-    def audit(self) -> AuditLog | None:
+    def audit(self) -> Audit | None:
         """The audit log for `GET /api/audit` (None until `start()` ran)."""
         return self._audit if self._dispatcher else None
 

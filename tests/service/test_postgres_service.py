@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import create_app
 from bot.model.collector import TriageContext
-from bot.model.evidence import Evidence
+from bot.model.results import AnyEvidence
 from bot.store.postgres.leases import Leases
 from tests.fakes.fake_slack import BOT_TOKEN, running_fake_slack
 
@@ -129,7 +129,7 @@ class Gate:
         self.entered = asyncio.Event()
         self.opened = asyncio.Event()
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         self.entered.set()
         await self.opened.wait()
         return None

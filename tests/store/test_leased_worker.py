@@ -20,6 +20,7 @@ from bot.model.change import Change
 from bot.model.collector import TriageContext
 from bot.model.evidence import Evidence, Verdict
 from bot.model.report import TriageReport
+from bot.model.results import AnyEvidence
 from bot.model.target import Target
 from bot.store.postgres.leases import Leases
 from bot.store.postgres.store import PostgresStore
@@ -60,7 +61,7 @@ class Slow:
         self.seconds = seconds
         self.entered = asyncio.Event()
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         self.entered.set()
         await asyncio.sleep(self.seconds)
         return None
