@@ -64,6 +64,12 @@ async def test_a_postgres_restart_gives_503s_then_the_service_recovers_by_itself
         assert "database unreachable" in error or "could not store" in error
         readiness = await _ready_is(client, False)
         assert "database unreachable" in readiness["reason"]
+        # The reads too: a 503 that says the store is unavailable, never a 500.
+        for path in ("/api/triages", "/api/audit"):
+            read = await client.get(path)
+            assert read.status == 503, (path, await read.text())
+            assert "Retry-After" in read.headers
+            assert (await read.json())["error"].startswith("store unavailable")
     finally:
         await asyncio.to_thread(postgres_server.start)
 
