@@ -8,7 +8,8 @@ PostgreSQL with `database_url`), then one HTTP session and one Kubernetes client
 service with its tables, ledger and actions), the worker (in-memory hand-off on SQLite,
 group leases on PostgreSQL) and, on PostgreSQL, the sweeper. Readiness turns false as
 soon as shutdown begins or while the database is unreachable; the worker drains
-in-flight triages before the stores close.
+in-flight triages before the stores close. A database error under any route's handler
+is a 503 with Retry-After naming it (`_store_errors`), never a 500.
 """
 
 from __future__ import annotations
