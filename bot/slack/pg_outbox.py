@@ -11,7 +11,9 @@ one. Every cross-replica rule is the database's:
 - `sent` stores the outcome and the message's ts in one transaction, only while the
   claim is still this replica's, and a first post's ts only while the group has none;
 - `unclaim_all` at start gives back this replica's claims and expired ones, never a live
-  claim of another replica.
+  claim of another replica;
+- a channel's storm digest (`slack_digests`, migration 3) is claimed the same way, so
+  one replica at a time posts or updates it and its first post's ts is kept once.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import Any
 import asyncpg
 
 from bot.model.report import TriageReport
+from bot.slack.digest_tables import PgDigests
 from bot.slack.render import MessageState
-from bot.slack.tables import GroupMessage, Head, MessageRef, Op
+from bot.slack.tables import DigestClaim, GroupMessage, Head, MessageRef, Op
 
 # An op nobody holds: pending, or being sent by a replica whose claim ran out.
 _FREE = "(o.state = 'pending' OR (o.state = 'sending' AND o.claim_until <= now()))"
@@ -42,6 +45,7 @@ class PgSlackTables:
         self._pool = pool
         self.replica = replica
         self._claim = timedelta(seconds=claim_seconds)
+        self._digests = PgDigests(pool, replica, self._claim)
 
     async def ensure(self) -> None:
         """Nothing to create: the store's migrations made the tables."""
@@ -234,6 +238,18 @@ class PgSlackTables:
             group_id,
             state.to_json(),
         )
+
+    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
+        """Claim the channel's storm digest (`slack.digest_tables`)."""
+        return await self._digests.claim_digest(channel, listed)
+
+    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
+        """Release the digest's claim, recording its first post (`slack.digest_tables`)."""
+        await self._digests.digest_done(channel, posted, previous)
+
+    async def end_digest(self, channel: str) -> None:
+        """Forget the channel's digest: the storm is over (`slack.digest_tables`)."""
+        await self._digests.end_digest(channel)
 
 
 class _Lost(Exception):

@@ -30,14 +30,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SlackSettings
 from bot.slack.delivery import SEND_TIMEOUT, Delivery
-from bot.slack.digest import Storm, render_digest
+from bot.slack.digest import Storm
+from bot.slack.digest_sender import DigestSender
 from bot.slack.errors import describe as _error
 from bot.slack.errors import outcome_unknown as _unknown
 from bot.slack.errors import retry_after as _retry_after
 from bot.slack.errors import transient as _transient
 from bot.slack.pace import Key, Pacer
 from bot.slack.routing import choose_channel
-from bot.slack.tables import GroupMessage, Head, Op, SlackStore
+from bot.slack.tables import Head, Op, SlackStore
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class Sender:
             }
         )
         self._storm = Storm(slack.storm_groups_per_minute, slack.digest_interval_seconds)
+        self._digests = DigestSender(
+            client, tables, self._storm, self._pacer, slack.retry_interval_seconds
+        )
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -93,7 +97,8 @@ class Sender:
     # --- what the notifier uses -------------------------------------------------------
 
     def wake(self) -> None:
-        """Something was queued: look at the outbox now."""
+        """Something was queued: look at the outbox now (and at the digests it may change)."""
+        self._storm.touch()
         self._idle.clear()
         self._wakes += 1
         self._wake.set()
@@ -147,8 +152,11 @@ class Sender:
         now = self._clock()
         soonest: float | None = None
         for channel in self._storm.due(now):
-            wait = await self._digest(channel, now)
+            wait = await self._digests.refresh(channel, now)
             soonest = wait if soonest is None else min(soonest, wait)
+        later = self._storm.next_due(now)  # a change waiting for the digest's interval
+        if later is not None:
+            soonest = later if soonest is None else min(soonest, later)
         every = await self._tables.heads()
         heads = [h for h in every if await self._routed(h)]
         heads.sort(key=lambda h: (_rank(h), h.op_id))
@@ -230,48 +238,3 @@ class Sender:
             await self._tables.unknown(ids, error)
         else:
             await self._tables.failed(ids, error)
-
-    # --- storm digest -----------------------------------------------------------------
-
-    async def _digest(self, channel: str, now: float) -> float:
-        """Post or refresh the channel's digest; seconds until it may be refreshed again."""
-        storm = self._storm
-        groups: list[GroupMessage] = []
-        for gid in storm.listed[channel]:
-            stored = await self._tables.load(gid)
-            if stored is not None:
-                groups.append(stored)
-        body = render_digest(groups, raging=storm.raging(channel, now))
-        text = body["text"] + repr(body["blocks"])
-        ts = storm.digest_ts.get(channel)
-        if text == storm.last_body.get(channel):
-            storm.sent_at[channel] = now
-            if not storm.raging(channel, now) and all(g.ts for g in groups):
-                # The storm is over and every group has its own message: the next storm
-                # gets a digest of its own.
-                storm.listed[channel] = []
-                storm.digest_ts.pop(channel, None)
-                storm.last_body.pop(channel, None)
-            return storm.interval
-        key: Key = ("update",) if ts else ("post", channel)
-        wait = self._pacer.wait(key, now)
-        if wait > 0:
-            return wait
-        self._pacer.take(key, now)
-        try:
-            if ts:
-                await self._client.chat_update(channel=channel, ts=ts, **body)
-            else:
-                resp = await self._client.chat_postMessage(
-                    channel=channel, unfurl_links=False, unfurl_media=False, **body
-                )
-                storm.digest_ts[channel] = str(resp["ts"])
-        except Exception as exc:
-            retry_after = _retry_after(exc)
-            backoff = retry_after or self._slack.retry_interval_seconds
-            self._pacer.block(key, now + backoff, drain=retry_after is not None)
-            log.warning("digest deferred", extra={"channel": channel, "error": _error(exc)})
-            return retry_after or 1.0
-        storm.sent_at[channel] = now
-        storm.last_body[channel] = text
-        return storm.interval

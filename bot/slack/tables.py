@@ -75,6 +75,15 @@ class MessageRef:
     previous: str | None
 
 
+@dataclass(frozen=True)
+class DigestClaim:
+    """A channel's storm digest, claimed for a post or an update: its message (None before
+    the first post) and every group any replica listed in it, in order."""
+
+    ts: str | None
+    listed: tuple[str, ...]
+
+
 class SlackStore(Protocol):
     """The outbox and message rows, whichever database holds them."""
 
@@ -127,3 +136,14 @@ class SlackStore(Protocol):
 
     async def save_state(self, group_id: str, state: MessageState) -> None:
         """Store what people did with the message."""
+
+    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
+        """Claim the channel's digest, adding `listed` to its groups; None while another
+        replica holds it."""
+
+    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
+        """Release the digest claim; with `posted`, record its first post's ts (only while
+        the digest still has `previous`)."""
+
+    async def end_digest(self, channel: str) -> None:
+        """The storm is over: forget the channel's digest (the next storm posts anew)."""
