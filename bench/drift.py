@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from bot.config import DriftModelSettings, DriftSettings, Settings
+from bot.config import Settings
+from bot.config_sections.drift import DriftModelSettings, DriftSettings
 from bot.drift.ingest.cloudevents import parse_event
 from bot.drift.stats.compute import Compute
 from bot.drift.stats.engine import Reference
@@ -154,7 +155,8 @@ async def ingest_http(events: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.sqlite3", synchronous="normal")
         await store.open()
-        service = DriftService(_settings(Path(tmp)), CollectorRegistry(), store)
+        settings = _settings(Path(tmp))
+        service = DriftService(settings.drift, CollectorRegistry(), store, data_dir=Path(tmp))
         await service.start()
         app = web.Application()
         app.add_routes(service.routes())

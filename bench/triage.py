@@ -50,7 +50,8 @@ def _p50(samples: list[float]) -> float:
 
 async def _measure(kubeconfig: Path, rounds: int) -> dict[str, Any]:
     from bot.cluster.factory import cluster_collectors
-    from bot.config import CollectorSettings, Settings
+    from bot.config import Settings
+    from bot.config_sections.triage import CollectorSettings
     from bot.model.alert import Notification
     from bot.model.collector import TriageContext
     from bot.triage.pipeline import Pipeline
@@ -69,7 +70,7 @@ async def _measure(kubeconfig: Path, rounds: int) -> dict[str, Any]:
     target = resolve_target(labels)
     alone: dict[str, list[float]] = {}
     whole: list[float] = []
-    async with cluster_collectors(settings) as collectors:
+    async with cluster_collectors(settings.kubeconfig, settings.collectors) as collectors:
         pipeline = Pipeline(collectors, decide, budget_seconds=60)
         await pipeline.run(notification)  # warm up connections and imports
         for _ in range(rounds):

@@ -2,217 +2,38 @@
 
 Read by `cli` and handed explicitly to `app.create_app` and everything below it; nothing
 reads the environment at import time. The environment wins over the file, so a secret
-can stay out of the file. Names are in DESIGN.md and docs/configuration.md.
+can stay out of the file. Names are in DESIGN.md and docs/configuration.md. The sections
+(`slack`, `drift`, `actions`, ...) are models of their own in `bot.config_sections`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-)
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config_names import format_errors
-from bot.model.findings import ActionKind, Category, Cause
+from bot.config_sections.actions import ActionSettings
+from bot.config_sections.drift import DriftSettings
+from bot.config_sections.service import ApiSettings, DatabaseSettings
+from bot.config_sections.slack import SlackSettings
+from bot.config_sections.triage import CollectorSettings, DiagnosisSettings
+from bot.config_sections.units import MIB
 from bot.model.target import TargetLabels
-
-MIB = 1024 * 1024
 
 
 class ConfigError(Exception):
     """The configuration is invalid; the message names the key and the problem."""
 
 
-class CollectorSettings(BaseModel):
-    """Time limits of the evidence collectors."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    budget_seconds: float = Field(default=8.0, gt=0)
-    kubernetes_timeout_seconds: float = Field(default=3.0, gt=0)
-    prometheus_timeout_seconds: float = Field(default=3.0, gt=0)
-    log_lines: int = Field(default=400, gt=0)
-    prometheus_window_minutes: float = Field(default=30.0, gt=0)
-
-
-class LogPatternSetting(BaseModel):
-    """A log pattern of the user's, tried before the shipped catalogue."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(min_length=1)
-    pattern: str = Field(min_length=1)
-    cause: Cause
-    category: Category = "infrastructure"
-    strength: float = Field(default=0.8, ge=0, le=1)
-    summary: str = Field(min_length=1)
-    action: str = Field(min_length=1)
-    action_kind: ActionKind = "investigate"
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from exc
-        return value
-
-
-class DiagnosisSettings(BaseModel):
-    """How the verdict reads logs: extra patterns of the user's."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    log_patterns: tuple[LogPatternSetting, ...] = ()
-
-
-class SlackRoute(BaseModel):
-    """Send groups whose labels match every `match` pair to `channel`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    match: dict[str, str] = Field(min_length=1)
-    channel: str = Field(min_length=1)
-
-
-class ActionRule(BaseModel):
-    """Who may run which actions in which namespaces (Slack user or user group IDs)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    actions: tuple[Literal["*", "ack", "silence", "rollback", "retrain"], ...] = ("*",)
-    namespaces: tuple[str, ...] = ("*",)
-    users: tuple[str, ...] = Field(min_length=1)
-
-
-class SlackSettings(BaseModel):
-    """Slack routing, mentions, authorization rules and transport limits (config file)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    routes: tuple[SlackRoute, ...] = ()
-    mentions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    rules: tuple[ActionRule, ...] = ()
-    max_interaction_bytes: int = Field(default=1 * MIB, gt=0)
-    signature_max_age_seconds: float = Field(default=300.0, gt=0)
-    retries: int = Field(default=3, ge=0)
-    retry_interval_seconds: float = Field(default=1.0, ge=0)
-    outbox_retry_seconds: float = Field(default=30.0, gt=0)
-    charts: bool = True
-    usergroup_cache_seconds: float = Field(default=60.0, ge=0)
-    # Links, delivery pace and storms (docs/slack.md). Hosts whose URLs become links besides
-    # the Prometheus and Alertmanager URLs; Slack's limits the sender keeps under.
-    link_hosts: tuple[str, ...] = ()
-    channel_messages_per_second: float = Field(default=1.0, gt=0)
-    channel_burst: int = Field(default=2, ge=1)
-    updates_per_minute: float = Field(default=45.0, gt=0)
-    storm_groups_per_minute: int = Field(default=10, ge=1)
-    digest_interval_seconds: float = Field(default=5.0, gt=0)
-    max_triage_attempts: int = Field(default=3, ge=1)
-    body_timeout_seconds: float = Field(default=10.0, gt=0)
-    reply_window_seconds: float = Field(default=10.0, ge=0)
-
-
-class RetrainSettings(BaseModel):
-    """Where the retrain Job template comes from and how long it may run."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    job_template: dict[str, Any] | None = None
-    configmap: str | None = None  # "name" (model namespace) or "namespace/name"
-    configmap_key: str = "job.yaml"
-    timeout_seconds: float = Field(default=3600.0, gt=0)
-    log_tail_lines: int = Field(default=20, gt=0)
-    allowed_secrets: tuple[str, ...] = ()  # secrets a Job may read (actions.job_policy)
-
-
-class ActionSettings(BaseModel):
-    """Limits of the actions run from Slack."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    silence_durations: tuple[str, ...] = ("1h", "4h", "24h")
-    rollback_timeout_seconds: float = Field(default=600.0, gt=0)
-    poll_seconds: float = Field(default=5.0, gt=0)
-    retrain: RetrainSettings = RetrainSettings()
-
-
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
-
-
-class DriftModelSettings(BaseModel):
-    """One monitored model: its features and where its reference sample comes from."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    namespace: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    features: tuple[str, ...] = ()  # empty: the reference file's header, else f0, f1, ...
-    categorical: tuple[str, ...] = ()
-    reference: Path | None = None  # CSV with a header, .npy or .npz; unset: capture
-    capture_rows: int = Field(default=1000, gt=0)
-    task: Literal["classification", "regression"] = "classification"
-    output: str | None = None  # v2 output holding the prediction; unset: the first
-    accuracy_baseline: float | None = None  # unset: accuracy of the first labelled window
-
-
-class DriftSettings(BaseModel):
-    """The drift engine: statistics, windows, ingest limits and the monitored models."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    correction: Literal["bonferroni", "bh", "none"] = "bonferroni"
-    min_rows: int = Field(default=100, gt=0)
-    wasserstein_floor: float = Field(default=0.1, ge=0)
-    js_floor: float = Field(default=0.1, ge=0)
-    dataset_share: float = Field(default=0.5, gt=0, le=1)
-    window_rows: int = Field(default=10_000, gt=0)
-    window_seconds: float = Field(default=86_400.0, gt=0)
-    interval_seconds: float = Field(default=60.0, gt=0)
-    history: int = Field(default=100, gt=0)
-    max_body_bytes: int = Field(default=4 * MIB, gt=0)
-    max_features: int = Field(default=200, gt=0)  # also bounds the gauges' label values
-    feedback_rows: int = Field(default=5_000, gt=0)
-    pending_ids: int = Field(default=50_000, gt=0)
-    workers: int = Field(default=1, gt=0, le=16)  # threads: see docs/benchmarks.md
-    models: tuple[DriftModelSettings, ...] = ()
-
-
-class ApiSettings(BaseModel):
-    """Exposure of `/api/*` (bot.auth): closed unless a token is set or this says public."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    public: bool = False  # true: no token needed; for a laptop (`make run`), never a cluster
-
-
-class DatabaseSettings(BaseModel):
-    """The PostgreSQL store's pool and leases (used only with `database_url`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    pool_min_size: int = Field(default=1, ge=0, le=100)
-    pool_max_size: int = Field(default=10, ge=1, le=100)
-    connect_timeout_seconds: float = Field(default=5.0, gt=0)
-    command_timeout_seconds: float = Field(default=10.0, gt=0)
-    lease_seconds: float = Field(default=60.0, gt=0)  # a dead replica's groups wait this long
 
 
 class Settings(BaseSettings):
@@ -246,6 +67,8 @@ class Settings(BaseSettings):
     # postgresql://...: the store shared by several replicas (bot/store/postgres); unset: SQLite.
     database_url: SecretStr | None = None
     database: DatabaseSettings = DatabaseSettings()
+    # This process's name in leases and claims; unset: env POD_NAME, else hostname-pid.
+    replica_name: str | None = Field(default=None, min_length=1, max_length=200)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

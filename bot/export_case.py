@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.model.evidence import evidence_to_dict
 from bot.model.report import TriageReport
+from bot.model.results import evidence_to_dict
 from bot.slack.buttons import group_id
 
 CATEGORIES = ("infrastructure", "rollout", "data-drift", "concept-drift", "unknown")

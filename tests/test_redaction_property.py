@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from bot.logs import TextFormatter
 from bot.model.alert import Notification
 from bot.model.collector import CollectorError, TriageContext
-from bot.model.evidence import Evidence
+from bot.model.results import AnyEvidence
 from bot.notify.text import render_text
 from bot.slack.render import render_message
 from bot.triage.pipeline import Pipeline
@@ -112,16 +112,7 @@ def _dataclass(cls: Any) -> st.SearchStrategy[Any]:
     return st.builds(cls, **fields)
 
 
-def _kinds(base: type[Evidence] = Evidence) -> list[type[Evidence]]:
-    found = []
-    for sub in base.__subclasses__():
-        if sub.kind:
-            found.append(sub)
-        found.extend(_kinds(sub))
-    return found
-
-
-KINDS = _kinds()
+KINDS: tuple[type[Any], ...] = typing.get_args(typing.get_args(AnyEvidence)[0])  # the union
 
 
 def _strings(value: Any) -> int:
@@ -129,7 +120,8 @@ def _strings(value: Any) -> int:
     if isinstance(value, str):
         return 1
     if dataclasses.is_dataclass(value):
-        return sum(_strings(getattr(value, f.name)) for f in dataclasses.fields(value))
+        fields = dataclasses.fields(value)  # the ones `_plant` rebuilds: not the `kind` tag
+        return sum(_strings(getattr(value, f.name)) for f in fields if f.init)
     if isinstance(value, dict):
         return sum(_strings(k) + _strings(v) for k, v in value.items())
     if isinstance(value, tuple | list):
@@ -160,16 +152,16 @@ def _plant(value: Any, index: list[int], put: Any) -> Any:
 class Planted:
     """A collector that returns the evidence it was given."""
 
-    evidence: Evidence
+    evidence: AnyEvidence
     name: str = "planted"
     timeout: float = 5.0
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         return self.evidence
 
 
 @st.composite
-def planted_evidence(draw: st.DrawFn) -> tuple[Evidence, str]:
+def planted_evidence(draw: st.DrawFn) -> tuple[AnyEvidence, str]:
     kind = draw(st.sampled_from(KINDS))
     evidence = draw(_dataclass(kind))
     count = _strings(evidence)
@@ -208,7 +200,7 @@ def _shown(render: Callable[[], str]) -> str:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(planted_evidence())
-async def test_a_planted_secret_never_leaves_the_pipeline(case: tuple[Evidence, str]) -> None:
+async def test_a_planted_secret_never_leaves_the_pipeline(case: tuple[AnyEvidence, str]) -> None:
     evidence, secret = case
     report = await Pipeline([Planted(evidence)], decide).run(NOTIFICATION)
     assert secret not in json.dumps(report.to_dict())  # stored, served, printed by --json
@@ -228,7 +220,7 @@ class Failing:
     error: Exception
     timeout: float = 5.0
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         raise self.error
 
 

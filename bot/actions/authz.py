@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from bot.config import ActionRule
+from bot.config_sections.slack import ActionRule
 
 GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
 

@@ -21,7 +21,7 @@ from bot.actions.jobs import build_job, job_name
 from bot.actions.kube import Conflict, KubeWriter
 from bot.cluster import parsing as p
 from bot.cluster.reader import KubeReader
-from bot.config import RetrainSettings
+from bot.config_sections.actions import RetrainSettings
 from bot.model.collector import CollectorError
 from bot.redaction import redact
 

@@ -1,14 +1,18 @@
 """The cluster collectors, ready to hand to the triage pipeline.
 
-Called by `app` (the service) and `cli triage` (offline). Opens one `ApiClient` for all
-collectors (via `cluster.client`) and closes it on exit; yields no collectors when no
-cluster is configured, so a triage without Kubernetes still goes out.
+`collectors_over` builds them over a client the caller owns: `sources.build_pipeline`
+(the service and `triage-bot triage`) passes the one `ApiClient` `assembly` opened.
+`cluster_collectors` opens a client of its own and closes it on exit (tests, benches).
+Given only what it reads: the kubeconfig (None: in-cluster) and the collectors' limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+
+from kubernetes_asyncio.client import ApiClient
 
 from bot.cluster.autoscalers import AutoscalerCollector
 from bot.cluster.client import open_api_client
@@ -18,27 +22,32 @@ from bot.cluster.logs import LogsCollector
 from bot.cluster.nodes import NodesCollector
 from bot.cluster.pods import PodsCollector
 from bot.cluster.reader import KubeReader
-from bot.config import Settings
+from bot.config_sections.triage import CollectorSettings
 from bot.model.collector import Collector
 
 
 @asynccontextmanager
-async def cluster_collectors(settings: Settings) -> AsyncIterator[list[Collector]]:
-    """The InferenceService, pods, events and logs collectors over one shared client."""
-    if not settings.cluster_configured:
-        yield []
-        return
-    api = await open_api_client(settings.kubeconfig)
+async def cluster_collectors(
+    kubeconfig: Path | None, limits: CollectorSettings
+) -> AsyncIterator[list[Collector]]:
+    """The Kubernetes collectors (InferenceService, pods, events, logs, autoscalers, nodes)
+    over one shared client."""
+    api = await open_api_client(kubeconfig)
     try:
-        reader = KubeReader(api)
-        timeout = settings.collectors.kubernetes_timeout_seconds
-        yield [
-            InferenceServiceCollector(reader, timeout),
-            PodsCollector(reader, timeout),
-            EventsCollector(reader, timeout),
-            LogsCollector(reader, timeout, tail_lines=settings.collectors.log_lines),
-            AutoscalerCollector(reader, timeout),
-            NodesCollector(reader, timeout),
-        ]
+        yield collectors_over(api, limits)
     finally:
         await api.close()
+
+
+def collectors_over(api: ApiClient, limits: CollectorSettings) -> list[Collector]:
+    """The InferenceService, pods, events, logs, autoscaler and node collectors over `api`."""
+    reader = KubeReader(api)
+    timeout = limits.kubernetes_timeout_seconds
+    return [
+        InferenceServiceCollector(reader, timeout),
+        PodsCollector(reader, timeout),
+        EventsCollector(reader, timeout),
+        LogsCollector(reader, timeout, tail_lines=limits.log_lines),
+        AutoscalerCollector(reader, timeout),
+        NodesCollector(reader, timeout),
+    ]

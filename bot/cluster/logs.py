@@ -14,7 +14,7 @@ import asyncio
 from bot.cluster import parsing as p
 from bot.cluster.excerpt import extract
 from bot.cluster.pods import model_pods
-from bot.cluster.reader import JSON, KubeReader
+from bot.cluster.reader import JSON, KubeReader, read_failure
 from bot.model.cluster_evidence import LogExcerpt, LogsEvidence, PodState
 from bot.model.collector import CollectorError, TriageContext
 
@@ -153,8 +153,5 @@ class LogsCollector:
         excerpts = [r for r in results if isinstance(r, LogExcerpt)]
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures and not excerpts:
-            first = failures[0]
-            if isinstance(first, CollectorError):
-                raise first
-            raise CollectorError(f"reading logs failed: {type(first).__name__}: {first}")
+            raise read_failure(failures[0], "reading logs")
         return LogsEvidence(excerpts=tuple(excerpts))

@@ -13,7 +13,7 @@ import asyncio
 
 from bot.cluster import parsing as p
 from bot.cluster.pods import model_pods
-from bot.cluster.reader import JSON, KubeReader, NotFound
+from bot.cluster.reader import JSON, KubeReader, NotFound, read_failure
 from bot.model.cluster_evidence import NodesEvidence, NodeState
 from bot.model.collector import CollectorError, TriageContext
 
@@ -68,8 +68,5 @@ class NodesCollector:
             r for r in results if isinstance(r, BaseException) and not isinstance(r, NotFound)
         ]
         if errors and not nodes:
-            first = errors[0]
-            if isinstance(first, CollectorError):
-                raise first
-            raise CollectorError(f"reading nodes failed: {type(first).__name__}: {first}")
+            raise read_failure(errors[0], "reading nodes")
         return NodesEvidence(nodes=tuple(nodes))

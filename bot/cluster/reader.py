@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -26,10 +27,29 @@ from bot.model.names import NameKind, name_problem
 JSON = dict[str, Any]
 
 KSERVE = ("serving.kserve.io", "v1beta1")
-KNATIVE = ("serving.knative.dev", "v1")
-KNATIVE_AUTOSCALING = ("autoscaling.internal.knative.dev", "v1alpha1")
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 LIST_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class CustomResource:
+    """A custom resource type the collectors list: its API group, version and plural."""
+
+    group: str
+    version: str
+    plural: str
+    shown: str  # in error notes, e.g. "knative revisions"
+
+    @property
+    def api_version(self) -> str:
+        """`group/version`, as objects of the type carry it."""
+        return f"{self.group}/{self.version}"
+
+
+REVISIONS = CustomResource("serving.knative.dev", "v1", "revisions", "knative revisions")
+POD_AUTOSCALERS = CustomResource(
+    "autoscaling.internal.knative.dev", "v1alpha1", "podautoscalers", "knative podautoscalers"
+)
 
 
 class NotFound(CollectorError):
@@ -42,6 +62,17 @@ def _status_message(raw: bytes) -> str:
     except ValueError:
         return raw.decode("utf-8", "replace").strip()[:200]
     return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def read_failure(error: BaseException, what: str) -> CollectorError:
+    """The note for reads made together that all failed, from the first failure.
+
+    A `CollectorError` already says what went wrong; anything else is named by its type,
+    e.g. "reading logs failed: TimeoutError: ...". Used by the logs and nodes collectors.
+    """
+    if isinstance(error, CollectorError):
+        return error
+    return CollectorError(f"{what} failed: {type(error).__name__}: {error}")
 
 
 def _checked(**names: tuple[str, NameKind]) -> None:
@@ -111,15 +142,7 @@ class KubeReader:
 
     async def knative_revisions(self, namespace: str, isvc: str) -> list[JSON]:
         """LIST the Knative Revisions of an InferenceService (serverless mode)."""
-        _checked(namespace=(namespace, "label"), inferenceservice=(isvc, "label"))
-        call = self._custom.list_namespaced_custom_object(
-            *KNATIVE,
-            namespace,
-            "revisions",
-            label_selector=f"{ISVC_LABEL}={isvc}",
-            _preload_content=False,
-        )
-        return await _list(call, f"listing knative revisions in {namespace}")
+        return await self._isvc_objects(REVISIONS, namespace, isvc)
 
     async def replica_sets(self, namespace: str, isvc: str) -> list[JSON]:
         """LIST the ReplicaSets of an InferenceService (raw deployment mode)."""
@@ -139,15 +162,22 @@ class KubeReader:
 
     async def pod_autoscalers(self, namespace: str, isvc: str) -> list[JSON]:
         """LIST the Knative PodAutoscalers of an InferenceService (serverless mode)."""
+        return await self._isvc_objects(POD_AUTOSCALERS, namespace, isvc)
+
+    async def _isvc_objects(
+        self, resource: CustomResource, namespace: str, isvc: str
+    ) -> list[JSON]:
+        """LIST the custom objects KServe labels with the InferenceService's name."""
         _checked(namespace=(namespace, "label"), inferenceservice=(isvc, "label"))
         call = self._custom.list_namespaced_custom_object(
-            *KNATIVE_AUTOSCALING,
+            resource.group,
+            resource.version,
             namespace,
-            "podautoscalers",
+            resource.plural,
             label_selector=f"{ISVC_LABEL}={isvc}",
             _preload_content=False,
         )
-        return await _list(call, f"listing knative podautoscalers in {namespace}")
+        return await _list(call, f"listing {resource.shown} in {namespace}")
 
     async def node(self, name: str) -> JSON:
         """GET one Node (cluster-scoped): its conditions say whether it is healthy."""

@@ -1,6 +1,7 @@
-"""The drift routes beside the ingest: ground truth in, evaluations out.
+"""The drift routes: events and ground truth in, evaluations out.
 
 Built by `drift.service.DriftService.routes` over the running service:
+`POST /ingest/kserve` (payload-logger CloudEvents, handed to `DriftService.accept`),
 `POST /ingest/feedback` (labels for earlier requests, joined by request id),
 `GET /api/drift`, `GET /api/drift/{namespace}/{name}` (from the history table) and
 `POST /api/drift/{namespace}/{name}/evaluate` (on demand). Bad input is a 4xx naming the
@@ -9,14 +10,15 @@ problem, with a counter outcome; never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.drift.ingest.cloudevents import IngestError
+from bot.drift.history_table import HistoryUnavailable
+from bot.drift.ingest.cloudevents import IngestError, parse_event
 from bot.field_errors import first_error
 from bot.http_errors import error_response
 
@@ -58,17 +60,67 @@ def _to_json(evaluation: Evaluation) -> dict[str, Any]:
 class DriftApi:
     """The handlers; each reads the service's monitors, metrics and history."""
 
-    def __init__(self, service: DriftService) -> None:
+    def __init__(self, service: DriftService, max_body_bytes: int, body_timeout: float) -> None:
         self._service = service
+        self._limit = max_body_bytes
+        self._body_timeout = body_timeout
 
     def routes(self) -> list[web.RouteDef]:
-        """The routes to add beside `POST /ingest/kserve`."""
+        """The routes to add to the application."""
         return [
+            web.post("/ingest/kserve", self.kserve),
             web.post("/ingest/feedback", self.feedback),
             web.get("/api/drift", self.list),
             web.get("/api/drift/{namespace}/{name}", self.show),
             web.post("/api/drift/{namespace}/{name}/evaluate", self.evaluate),
         ]
+
+    async def read_body(self, request: web.Request) -> bytes:
+        """A request body up to `drift.max_body_bytes`, else a 413 `IngestError`."""
+        limit = self._limit
+        too_large = IngestError(413, "too_large", f"body larger than {limit} bytes")
+        if request.content_length is not None and request.content_length > limit:
+            raise too_large
+        data = bytearray()
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                async for chunk in request.content.iter_chunked(1 << 16):
+                    data += chunk
+                    if len(data) > limit:
+                        raise too_large
+        except TimeoutError as exc:
+            message = f"body not received within {self._body_timeout:g} s"
+            raise IngestError(408, "slow_body", message) from exc
+        return bytes(data)
+
+    async def kserve(self, request: web.Request) -> web.Response:
+        """`POST /ingest/kserve`: one payload-logger CloudEvent (binary or structured)."""
+        service = self._service
+        if not service.started:
+            return error_response(503, "drift engine not started")
+        try:
+            event = parse_event(request.headers, await self.read_body(request))
+            key = f"{event.namespace}/{event.service}"
+            monitor = service.monitors.get(key)
+            if monitor is None:
+                raise IngestError(
+                    404, "unknown_model", f"unknown model {key}: configure it under drift.models"
+                )
+            rows = await service.accept(monitor, event)
+        except IngestError as exc:
+            service.metrics.count(exc.outcome)
+            return error_response(exc.status, exc.message)
+        except (ValueError, TypeError) as exc:  # a payload shape the parsers did not foresee
+            log.warning("drift ingest refused", extra={"error": str(exc)})
+            service.metrics.count("malformed")
+            return error_response(400, f"payload not usable: {exc}")
+        if rows is None:
+            service.metrics.count("duplicate")
+            return web.json_response({"status": "duplicate", "id": event.id})
+        service.metrics.count("accepted")
+        if event.kind == "request":
+            service.metrics.add_rows(key, rows)
+        return web.json_response({"status": "accepted", "id": event.id, "rows": rows})
 
     async def feedback(self, request: web.Request) -> web.Response:
         """`POST /ingest/feedback`: labels joined with earlier predictions by request id."""
@@ -76,7 +128,7 @@ class DriftApi:
         if not service.started:
             return error_response(503, "drift engine not started")
         try:
-            raw = await service.read_body(request)
+            raw = await self.read_body(request)
             body = _FeedbackBody.model_validate_json(raw)
         except IngestError as exc:
             service.metrics.count(exc.outcome)
@@ -133,7 +185,7 @@ class DriftApi:
             history = await self._service.history.recent(
                 monitor.config.namespace, monitor.config.name
             )
-        except sqlite3.Error as exc:
+        except HistoryUnavailable as exc:
             log.error("cannot read drift history", extra={"model": monitor.key, "error": str(exc)})
             return error_response(503, "drift history unavailable, retry later")
         return web.json_response({"model": monitor.key, "history": history})
@@ -145,5 +197,9 @@ class DriftApi:
             return error_response(404, "unknown model")
         if not self._service.started:
             return error_response(503, "drift engine not started")
-        evaluation = await self._service.evaluate_now(monitor)
+        try:
+            evaluation = await self._service.evaluate_now(monitor)
+        except HistoryUnavailable as exc:  # several replicas: the shared database failed
+            log.error("cannot evaluate drift", extra={"model": monitor.key, "error": str(exc)})
+            return error_response(503, "drift store unavailable, retry later")
         return web.json_response(_to_json(evaluation))

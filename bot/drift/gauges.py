@@ -32,6 +32,7 @@ OUTCOMES = (
     "too_large",
     "unsupported_type",
     "slow_body",
+    "unavailable",  # several replicas: the shared window's database failed (503)
 )
 
 

@@ -4,7 +4,9 @@ Called by `drift.service`: `ensure` at start, `load` at start to refill each mon
 in-memory history, `record` after every evaluation (one group-committed transaction:
 the new row and the pruning of the model's rows beyond `drift.history`), and `recent`
 for `GET /api/drift/{namespace}/{name}`. Each row keeps the evaluation as the JSON of
-`drift.history` (the served form) beside a few columns worth querying by hand.
+`drift.history` (the served form) beside a few columns worth querying by hand. The same
+interface (`EvaluationHistory`) on PostgreSQL, shared by every replica, is
+`drift.pg_history.PostgresHistory`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -56,6 +58,26 @@ _RECENT = (
     "SELECT evaluation FROM drift_evaluations WHERE namespace = ? AND model = ?"
     " ORDER BY id DESC LIMIT ?"
 )
+
+
+class HistoryUnavailable(Exception):
+    """The history could not be read (the database failed): the API answers 503."""
+
+
+class EvaluationHistory(Protocol):
+    """What `drift.service` and `drift.endpoints` need of a history, on either back end."""
+
+    async def ensure(self) -> None:
+        """Make the table ready (SQLite creates it; PostgreSQL has it from its migrations)."""
+
+    async def record(self, namespace: str, model: str, evaluation: Evaluation) -> bool:
+        """Store one evaluation and prune; False (logged) when the database refused."""
+
+    async def recent(self, namespace: str, model: str) -> list[dict[str, Any]]:
+        """The model's stored evaluations as JSON, newest first; `HistoryUnavailable`."""
+
+    async def load(self, namespace: str, model: str) -> list[Evaluation]:
+        """The model's stored evaluations, oldest first; unreadable rows skipped."""
 
 
 def _flag(value: bool | None) -> int | None:
@@ -117,29 +139,44 @@ class HistoryTable:
 
     async def recent(self, namespace: str, model: str) -> list[dict[str, Any]]:
         """The model's stored evaluations as JSON documents, newest first."""
-        async with self._store.connection.execute(_RECENT, (namespace, model, self._keep)) as cur:
-            rows = await cur.fetchall()
-        documents: list[dict[str, Any]] = []
-        for row in rows:
-            try:
-                documents.append(json.loads(row[0]))
-            except (ValueError, TypeError) as exc:  # a row edited by hand must not end the API
-                _ignored(namespace, model, exc)
-        return documents
+        try:
+            async with self._store.connection.execute(
+                _RECENT, (namespace, model, self._keep)
+            ) as cur:
+                rows = await cur.fetchall()
+        except (sqlite3.Error, RuntimeError) as exc:
+            raise HistoryUnavailable(str(exc)) from exc
+        return documents_of(namespace, model, [row[0] for row in rows])
 
     async def load(self, namespace: str, model: str) -> list[Evaluation]:
         """The model's stored evaluations, oldest first; unreadable rows are skipped."""
-        from bot.drift.history import (
-            evaluation_from_json,  # lazy: numpy and the engine load with the first model
-        )
+        return evaluations_of(namespace, model, list(reversed(await self.recent(namespace, model))))
 
-        evaluations: list[Evaluation] = []
-        for document in reversed(await self.recent(namespace, model)):
-            try:
-                evaluations.append(evaluation_from_json(document))
-            except (ValidationError, ValueError, TypeError, KeyError) as exc:
-                _ignored(namespace, model, exc)
-        return evaluations
+
+def evaluations_of(namespace: str, model: str, documents: list[dict[str, Any]]) -> list[Evaluation]:
+    """Evaluations read from their JSON documents; one that does not read is skipped."""
+    from bot.drift.history import (
+        evaluation_from_json,  # lazy: numpy and the engine load with the first model
+    )
+
+    evaluations: list[Evaluation] = []
+    for document in documents:
+        try:
+            evaluations.append(evaluation_from_json(document))
+        except (ValidationError, ValueError, TypeError, KeyError) as exc:
+            _ignored(namespace, model, exc)
+    return evaluations
+
+
+def documents_of(namespace: str, model: str, texts: list[str]) -> list[dict[str, Any]]:
+    """Stored JSON texts read back; a row edited by hand is skipped (and logged)."""
+    documents: list[dict[str, Any]] = []
+    for text in texts:
+        try:
+            documents.append(json.loads(text))
+        except (ValueError, TypeError) as exc:  # a row edited by hand must not end the API
+            _ignored(namespace, model, exc)
+    return documents
 
 
 def _ignored(namespace: str, model: str, exc: Exception) -> None:

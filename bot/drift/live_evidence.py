@@ -8,7 +8,7 @@ run of drifted evaluations), by how much, predictions, and accuracy against base
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # A string: the monitor module (numpy, the engine) loads only once a model is configured.
 Lookup = Callable[[Target], "ModelMonitor | None"]
+# Brings a monitor's history up to date before it is read (several replicas: from the
+# shared history, which another replica may have written since this one last read it).
+Refresh = Callable[["ModelMonitor"], Awaitable[None]]
 
 
 def drifted_since(history: Sequence[Evaluation], name: str) -> datetime | None:
@@ -82,9 +85,10 @@ def evidence_from_history(
 class DriftCollector:
     """Implements `model.collector.Collector` over the service's monitors."""
 
-    def __init__(self, lookup: Lookup, timeout: float = 2.0) -> None:
+    def __init__(self, lookup: Lookup, timeout: float = 2.0, refresh: Refresh | None = None):
         self._lookup = lookup
         self._timeout = timeout
+        self._refresh = refresh
 
     @property
     def name(self) -> str:
@@ -101,6 +105,8 @@ class DriftCollector:
         monitor = self._lookup(context.target)
         if monitor is None:
             return None
+        if self._refresh is not None:
+            await self._refresh(monitor)
         evidence = evidence_of(monitor, context.now)
         if evidence is None:
             raise CollectorError(f"no drift evaluation yet for {monitor.key}")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import DriftModelSettings, DriftSettings
+from bot.config_sections.drift import DriftModelSettings, DriftSettings
 from bot.drift.evaluation import Evaluation, Snapshot
 from bot.drift.ingest.capture import Capture, text_column
 from bot.drift.ingest.cloudevents import InferenceEvent, IngestError
@@ -35,6 +35,16 @@ from bot.drift.stats.engine import Reference
 from bot.drift.stats.results import DriftOptions
 
 PREDICTION = "prediction"
+
+
+def prediction_matrices(
+    task: str, column: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+    """(numeric, text) window rows of a prediction column: text for classification."""
+    count = column.shape[0]
+    if task == "classification":
+        return np.zeros((count, 0)), column[:, None].astype(object)
+    return column[:, None], np.zeros((count, 0), dtype=object)
 
 
 class ModelMonitor:
@@ -57,10 +67,10 @@ class ModelMonitor:
         self._reference_columns: dict[str, npt.NDArray[Any]] | None = None
         if reference is not None:
             names: tuple[str, ...] = tuple(config.features) or tuple(reference)
-            self._set_features(names)
-            self._set_reference({n: reference[n] for n in names})
+            self.set_features(names)
+            self.set_reference({n: reference[n] for n in names})
         elif config.features:
-            self._set_features(config.features)
+            self.set_features(config.features)
         classification = config.task == "classification"
         self.predictions = Window(
             0 if classification else 1, 1 if classification else 0,
@@ -75,7 +85,8 @@ class ModelMonitor:
         self.history: deque[Evaluation] = deque(maxlen=settings.history)
         self.rows_ingested = 0
 
-    def _set_features(self, names: tuple[str, ...]) -> None:
+    def set_features(self, names: tuple[str, ...]) -> None:
+        """Name the input features (from the config, the reference or the first request)."""
         if len(names) > self.settings.max_features:
             raise IngestError(
                 422, "shape_mismatch",
@@ -89,7 +100,8 @@ class ModelMonitor:
             self.settings.window_seconds,
         )  # fmt: skip
 
-    def _set_reference(self, columns: dict[str, npt.NDArray[Any]]) -> None:
+    def set_reference(self, columns: dict[str, npt.NDArray[Any]]) -> None:
+        """Use `columns` as the input reference (a file's, or captured from first rows)."""
         self._reference_columns = columns
         self.reference = Reference(columns, self.categorical)
 
@@ -99,10 +111,25 @@ class ModelMonitor:
         """Take one request or response event; the number of rows it added."""
         if event.kind == "response":
             return self._ingest_response(event, now)
+        typed, count = self.typed_inputs(event)
+        taken = 0
+        if self.reference is None:
+            taken = self._capture.take(typed, count)
+            if self._capture.done:
+                self.set_reference(self._capture.columns())
+        if taken < count:
+            self.window.append(*self.input_matrices(typed, taken), now)
+        self.rows_ingested += count
+        return count
+
+    def typed_inputs(self, event: InferenceEvent) -> tuple[dict[str, npt.NDArray[Any]], int]:
+        """The columns of a request event by feature name, typed; and its row count.
+
+        The first request of a model without configured features names them."""
         rows = parse_request(event.body)
         if self.features is None:
             width = len(rows.columns)
-            self._set_features(rows.names or tuple(f"f{i}" for i in range(width)))
+            self.set_features(rows.names or tuple(f"f{i}" for i in range(width)))
         assert self.features is not None
         columns = dict(zip(self.features, columns_for(rows, self.features), strict=True))
         typed: dict[str, npt.NDArray[Any]] = {}
@@ -113,53 +140,44 @@ class ModelMonitor:
                 raise IngestError(400, "malformed", f"feature {name!r} must be numeric")
             else:
                 typed[name] = column
-        count = rows.count
-        taken = 0
-        if self.reference is None:
-            taken = self._capture.take(typed, count)
-            if self._capture.done:
-                self._set_reference(self._capture.columns())
-        if taken < count:
-            numeric = (
-                np.column_stack([typed[n][taken:] for n in self.numeric])
-                if self.numeric
-                else np.zeros((count - taken, 0))
-            )
-            text = (
-                np.column_stack([typed[n][taken:] for n in self.text])
-                if self.text
-                else np.zeros((count - taken, 0), dtype=object)
-            )
-            self.window.append(numeric, text, now)
-        self.rows_ingested += count
-        return count
+        return typed, rows.count
+
+    def input_matrices(
+        self, typed: dict[str, npt.NDArray[Any]], start: int = 0
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+        """(numeric, text) matrices of typed columns from row `start` on, in window order."""
+        count = len(next(iter(typed.values()))) - start
+        numeric = (
+            np.column_stack([typed[n][start:] for n in self.numeric])
+            if self.numeric
+            else np.zeros((count, 0))
+        )
+        text = (
+            np.column_stack([typed[n][start:] for n in self.text])
+            if self.text
+            else np.zeros((count, 0), dtype=object)
+        )
+        return numeric, text
+
+    def prediction_column(
+        self, event: InferenceEvent
+    ) -> tuple[tuple[Value, ...], npt.NDArray[Any]]:
+        """The predictions of a response event, and them as one typed column."""
+        predictions = parse_predictions(event.body, self.config.output)
+        if self.config.task == "classification":
+            kind = object if any(isinstance(p, str) for p in predictions) else np.float64
+            return predictions, text_column(np.asarray(predictions, dtype=kind))
+        if not all(isinstance(p, float) for p in predictions):
+            raise IngestError(400, "malformed", "regression predictions must be numbers")
+        return predictions, np.asarray(predictions, dtype=np.float64)
 
     def _ingest_response(self, event: InferenceEvent, now: float) -> int:
-        predictions = parse_predictions(event.body, self.config.output)
+        predictions, column = self.prediction_column(event)
         self.feedback.add_predictions(event.id, predictions)
-        classification = self.config.task == "classification"
-        if classification:
-            column: npt.NDArray[Any] = text_column(
-                np.asarray(
-                    predictions,
-                    dtype=object if any(isinstance(p, str) for p in predictions) else np.float64,
-                )
-            )
-        else:
-            if not all(isinstance(p, float) for p in predictions):
-                raise IngestError(400, "malformed", "regression predictions must be numbers")
-            column = np.asarray(predictions, dtype=np.float64)
         taken = 0 if self.prediction_reference is not None else self._capture_predictions(column)
         rest = column[taken:]
         if rest.shape[0]:
-            if classification:
-                self.predictions.append(
-                    np.zeros((rest.shape[0], 0)), rest[:, None].astype(object), now
-                )
-            else:
-                self.predictions.append(
-                    rest[:, None], np.zeros((rest.shape[0], 0), dtype=object), now
-                )
+            self.predictions.append(*prediction_matrices(self.config.task, rest), now)
         return int(column.shape[0])
 
     def _capture_predictions(self, column: npt.NDArray[Any]) -> int:
@@ -265,12 +283,12 @@ class ModelMonitor:
             if self.features is not None and names != self.features:
                 raise ValueError(f"stored features {names} differ from the configured ones")
             if self.features is None:
-                self._set_features(names)
+                self.set_features(names)
             self.window.load({k[7:]: v for k, v in arrays.items() if k.startswith("window_")})
             captured = {k[5:]: v for k, v in arrays.items() if k.startswith("ref__")}
             if captured and not self.reference_from_file:
                 if bool(arrays.get("ref_complete", False)):
-                    self._set_reference(captured)
+                    self.set_reference(captured)
                 else:
                     self._capture.take(captured, len(next(iter(captured.values()))))
         self.predictions.load(

@@ -1,15 +1,16 @@
 """The drift engine as one object the application wires in: routes, lifecycle, collector.
 
-Created by `app` with the settings, the app's metric registry and the store (opened
-before `start`, like `SlackService`'s). `start` loads the reference files, the persisted
-windows and feedback (`drift.persist`, npz/JSON files under `<data_dir>/drift/`) and
-each model's evaluation history (`drift.history_table`, the store's
-`drift_evaluations` table), then evaluates every `drift.interval_seconds`; each
-evaluation is written to the table as it is made, and `close` stops and writes the
-files. The statistics run on one `Compute` (threads, scratch arrays) the service owns
-from `start` to `close`. Routes: `POST /ingest/kserve` (payload-logger CloudEvents) here,
-the feedback and `/api/drift` routes in `drift.endpoints`. Bad input is a 4xx with
-`{"error": ...}` and a counter outcome, never a 500.
+Created by `app` with the drift settings, the app's metric registry and the store
+(opened before `start`, like `SlackService`'s), the data dir and the body timeout. `start`
+loads the reference files, the persisted windows and feedback (`drift.persist`, npz/JSON
+files under `<data_dir>/drift/`) and each model's evaluation history
+(`drift.history_table`, the store's `drift_evaluations` table), then evaluates every
+`drift.interval_seconds`; each evaluation is written to the table as it is made, and
+`close` stops and writes the files. When the store is PostgreSQL (several replicas),
+windows and history are shared instead (`drift.replicas`): events go to the shared
+window, one replica evaluates each round, every replica reads the shared history. The
+statistics run on one `Compute` (threads, scratch arrays) the service owns from `start`
+to `close`. The routes are `drift.endpoints`'; they hand parsed events to `accept`.
 """
 
 from __future__ import annotations
@@ -19,26 +20,28 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from bot.config import Settings
+from bot.config_sections.drift import DriftSettings
 from bot.drift.endpoints import DriftApi
 from bot.drift.gauges import DriftMetrics
-from bot.drift.history_table import HistoryTable
-from bot.drift.ingest.cloudevents import IngestError, parse_event
+from bot.drift.history_table import EvaluationHistory, HistoryTable
 from bot.drift.live_evidence import DriftCollector
-from bot.http_errors import error_response
 from bot.model.collector import Collector
 from bot.model.target import Target
 from bot.store.sqlite import Store
 
 if TYPE_CHECKING:
-    from bot.drift.evaluation import Evaluation
+    from bot.drift.evaluation import Evaluation, Snapshot
+    from bot.drift.ingest.cloudevents import InferenceEvent
     from bot.drift.monitor import ModelMonitor
+    from bot.drift.replicas import SharedDrift
     from bot.drift.stats.compute import Compute
+    from bot.store.postgres.store import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,29 @@ log = logging.getLogger(__name__)
 class DriftService:
     """Ingest, windows, evaluations, gauges, history and the triage collector."""
 
-    def __init__(self, settings: Settings, registry: CollectorRegistry, store: Store) -> None:
-        self._settings = settings.drift
-        self._body_timeout = settings.body_timeout_seconds
-        self._root = settings.data_dir / "drift"
-        self.history = HistoryTable(store, settings.drift.history)
+    def __init__(
+        self,
+        settings: DriftSettings,
+        registry: CollectorRegistry,
+        store: Store | PostgresStore,
+        *,
+        data_dir: Path,
+        body_timeout_seconds: float = 10.0,
+    ) -> None:
+        self._settings = settings
+        self._body_timeout = body_timeout_seconds
+        self._root = data_dir / "drift"
         self.metrics = DriftMetrics(registry)
+        self.history: EvaluationHistory
+        # With PostgreSQL, windows and history shared by the replicas; else None.
+        self.shared: SharedDrift | None = None
+        if isinstance(store, Store):
+            self.history = HistoryTable(store, settings.history)
+        else:
+            from bot.drift.replicas import SharedDrift  # lazy: asyncpg only with PostgreSQL
+
+            self.shared = SharedDrift(store, settings, self.metrics)
+            self.history = self.shared.history
         self.monitors: dict[str, ModelMonitor] = {}
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -86,6 +106,9 @@ class DriftService:
             stored = await asyncio.to_thread(persist.read, self._root, monitor.key)
             if stored is not None:
                 self._restore(monitor, *stored)
+            if self.shared is not None:
+                await self.shared.refresh(monitor)
+                continue
             for evaluation in await self.history.load(config.namespace, config.name):
                 monitor.record(evaluation)
         self._started = True
@@ -93,7 +116,8 @@ class DriftService:
 
     def _restore(self, monitor: ModelMonitor, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
         try:
-            monitor.load(arrays)
+            if self.shared is None:  # shared windows live in the database, not in files
+                monitor.load(arrays)
             monitor.feedback.load(meta.get("feedback", {}))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning(
@@ -119,18 +143,26 @@ class DriftService:
             self._compute = None
 
     async def _loop(self) -> None:
+        interval = self._settings.interval_seconds
         while True:
-            await asyncio.sleep(self._settings.interval_seconds)
+            # Shared: on the clock's interval boundaries, so replicas try each round together.
+            wait = interval - time.time() % interval if self.shared is not None else interval
+            await asyncio.sleep(wait)
             try:
                 await self.evaluate_all()
             except Exception:  # one bad round must not end the loop
                 log.exception("drift evaluation round failed")
 
-    async def evaluate_all(self) -> None:
-        """Evaluate every model now and persist the state."""
+    async def evaluate_all(self, now: float | None = None) -> None:
+        """Evaluate every model now and persist the state (shared: this interval's round, if
+        no replica took it yet; `now` picks the interval)."""
         async with self._lock:
-            for monitor in self.monitors.values():
-                await self._evaluate(monitor)
+            if self.shared is not None:
+                at = time.time() if now is None else now
+                await self.shared.round(self.monitors.values(), self._evaluate_snapshot, at)
+            else:
+                for monitor in self.monitors.values():
+                    await self._evaluate(monitor)
             await self._persist()
 
     @property
@@ -139,22 +171,30 @@ class DriftService:
         return self._started
 
     async def evaluate_now(self, monitor: ModelMonitor) -> Evaluation:
-        """Evaluate one model now, between the periodic rounds (never during one)."""
+        """Evaluate one model now, between the periodic rounds (never during one).
+
+        Shared: under the rounds' lock; `HistoryUnavailable` when the database fails."""
         async with self._lock:
+            if self.shared is not None:
+                return await self.shared.evaluate_now(monitor, self._evaluate_snapshot)
             return await self._evaluate(monitor)
 
-    async def _evaluate(self, monitor: ModelMonitor) -> Evaluation:
+    async def _evaluate_snapshot(self, monitor: ModelMonitor, snapshot: Snapshot) -> Evaluation:
+        """The statistics of `snapshot` (in a thread), stored in the history."""
         from bot.drift.monitor import (
             ModelMonitor,  # lazy: numpy and the engine load with the first model
         )
 
         assert self._compute is not None  # made at start, as the monitors are
-        snapshot = monitor.snapshot(time.time())
         evaluation = await asyncio.to_thread(
             ModelMonitor.evaluate, snapshot, monitor.options(), self._compute
         )
-        monitor.record(evaluation)
         await self.history.record(monitor.config.namespace, monitor.config.name, evaluation)
+        return evaluation
+
+    async def _evaluate(self, monitor: ModelMonitor) -> Evaluation:
+        evaluation = await self._evaluate_snapshot(monitor, monitor.snapshot(time.time()))
+        monitor.record(evaluation)
         window_rows = monitor.window.rows if monitor.features is not None else 0
         memory = monitor.predictions.memory_bytes
         if monitor.features is not None:
@@ -167,7 +207,7 @@ class DriftService:
 
         now = time.time()
         for monitor in self.monitors.values():
-            arrays = monitor.arrays(now)
+            arrays = monitor.arrays(now) if self.shared is None else {}
             meta = {
                 "feedback": monitor.feedback.state(),
                 "seen": [[kind, i] for (key, kind, i) in self._seen if key == monitor.key],
@@ -183,11 +223,13 @@ class DriftService:
 
     def routes(self) -> list[web.RouteDef]:
         """The HTTP routes to add to the application."""
-        return [web.post("/ingest/kserve", self._ingest), *DriftApi(self).routes()]
+        return DriftApi(self, self._settings.max_body_bytes, self._body_timeout).routes()
 
     def collector(self) -> Collector:
-        """The triage collector reading these monitors."""
-        return DriftCollector(self.find)
+        """The triage collector reading these monitors (shared: each refreshed first)."""
+        return DriftCollector(
+            self.find, refresh=self.shared.refresh if self.shared is not None else None
+        )
 
     def find(self, target: Target) -> ModelMonitor | None:
         """The monitor of an alert's target: by namespace/name, or by a unique name."""
@@ -206,49 +248,16 @@ class DriftService:
         while len(self._seen) > self._settings.pending_ids:
             self._seen.popitem(last=False)
 
-    async def read_body(self, request: web.Request) -> bytes:
-        """A request body up to `drift.max_body_bytes`, else a 413 `IngestError`."""
-        limit = self._settings.max_body_bytes
-        too_large = IngestError(413, "too_large", f"body larger than {limit} bytes")
-        if request.content_length is not None and request.content_length > limit:
-            raise too_large
-        data = bytearray()
-        try:
-            async with asyncio.timeout(self._body_timeout):
-                async for chunk in request.content.iter_chunked(1 << 16):
-                    data += chunk
-                    if len(data) > limit:
-                        raise too_large
-        except TimeoutError as exc:
-            message = f"body not received within {self._body_timeout:g} s"
-            raise IngestError(408, "slow_body", message) from exc
-        return bytes(data)
-
-    async def _ingest(self, request: web.Request) -> web.Response:
-        if not self._started:
-            return error_response(503, "drift engine not started")
-        try:
-            event = parse_event(request.headers, await self.read_body(request))
-            key = f"{event.namespace}/{event.service}"
-            monitor = self.monitors.get(key)
-            if monitor is None:
-                raise IngestError(
-                    404, "unknown_model", f"unknown model {key}: configure it under drift.models"
-                )
-            seen = (key, event.kind, event.id)
-            if seen in self._seen:
-                self.metrics.count("duplicate")
-                return web.json_response({"status": "duplicate", "id": event.id})
-            rows = monitor.ingest(event, time.time())
-        except IngestError as exc:
-            self.metrics.count(exc.outcome)
-            return error_response(exc.status, exc.message)
-        except (ValueError, TypeError) as exc:  # a payload shape the parsers did not foresee
-            log.warning("drift ingest refused", extra={"error": str(exc)})
-            self.metrics.count("malformed")
-            return error_response(400, f"payload not usable: {exc}")
-        self._remember(seen)
-        self.metrics.count("accepted")
-        if event.kind == "request":
-            self.metrics.add_rows(key, rows)
-        return web.json_response({"status": "accepted", "id": event.id, "rows": rows})
+    async def accept(self, monitor: ModelMonitor, event: InferenceEvent) -> int | None:
+        """Take a parsed event into the model's window (shared: the database's): the rows
+        it added, or None for a replayed event. Raises `IngestError` for bad input."""
+        seen = (monitor.key, event.kind, event.id)
+        if seen in self._seen:
+            return None
+        if self.shared is None:
+            rows: int | None = monitor.ingest(event, time.time())
+        else:  # None: another replica (or this one, before a restart) stored it
+            rows = await self.shared.ingest(monitor, event, time.time())
+        if rows is not None:
+            self._remember(seen)
+        return rows

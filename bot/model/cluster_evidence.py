@@ -2,14 +2,15 @@
 
 Produced by `bot.cluster`; read by the detectors (`triage.detect_pods`, `detect_events`,
 `detect_logs`) and shown by the notifiers. The InferenceService is in
-`model.kserve_evidence`. Frozen dataclasses; each evidence kind registers itself by `kind`.
+`model.kserve_evidence`. Frozen dataclasses, each evidence kind tagged by its `kind` field
+(the union in `model.results`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Literal
 
 from bot.model.evidence import Evidence
 
@@ -70,7 +71,7 @@ class PodState:
 class PodsEvidence(Evidence):
     """The model's pods."""
 
-    kind: ClassVar[str] = "pods"
+    kind: Literal["pods"] = field(default="pods", init=False)
     pods: tuple[PodState, ...] = ()
     selector: str = ""
 
@@ -110,7 +111,7 @@ class KubeEvent:
 class EventsEvidence(Evidence):
     """Warning events about the pods, the InferenceService and its revisions."""
 
-    kind: ClassVar[str] = "events"
+    kind: Literal["events"] = field(default="events", init=False)
     events: tuple[KubeEvent, ...] = ()
 
     def lines(self) -> tuple[str, ...]:
@@ -137,7 +138,7 @@ class LogExcerpt:
 class LogsEvidence(Evidence):
     """Log excerpts of the model containers."""
 
-    kind: ClassVar[str] = "logs"
+    kind: Literal["logs"] = field(default="logs", init=False)
     excerpts: tuple[LogExcerpt, ...] = ()
 
     def lines(self) -> tuple[str, ...]:
@@ -167,7 +168,7 @@ class NodeState:
 class NodesEvidence(Evidence):
     """The nodes of the model's pods."""
 
-    kind: ClassVar[str] = "nodes"
+    kind: Literal["nodes"] = field(default="nodes", init=False)
     nodes: tuple[NodeState, ...] = ()
 
     def lines(self) -> tuple[str, ...]:
@@ -202,7 +203,7 @@ class Scaler:
 class AutoscalerEvidence(Evidence):
     """The autoscalers of the model's workload and whether they are at their bounds."""
 
-    kind: ClassVar[str] = "autoscaler"
+    kind: Literal["autoscaler"] = field(default="autoscaler", init=False)
     scalers: tuple[Scaler, ...] = ()
 
     def lines(self) -> tuple[str, ...]:

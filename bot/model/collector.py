@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from bot.model.alert import Notification
-from bot.model.evidence import Evidence
+from bot.model.results import AnyEvidence
 from bot.model.target import Target
 
 
@@ -91,6 +91,6 @@ class Collector(Protocol):
         """Seconds this collector may take inside the overall budget."""
         ...
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         """The evidence, None when there is nothing to say, or `CollectorError`."""
         ...

@@ -1,15 +1,15 @@
 """What the KServe collector saw: the InferenceService, its revisions, traffic and status.
 
 Produced by `cluster.inference_services`; read by `triage.detect_kserve`, `triage.rollout`
-and the rollback action; shown by the notifiers. Frozen dataclasses; the evidence kind
-registers itself by `kind`.
+and the rollback action; shown by the notifiers. Frozen dataclasses; the evidence kind is
+tagged by its `kind` field (the union in `model.results`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Literal
 
 from bot.model.cluster_evidence import Condition
 from bot.model.evidence import Evidence
@@ -61,7 +61,7 @@ RAW_MODES = ("RawDeployment", "Standard")  # KServe modes without Knative revisi
 class InferenceServiceEvidence(Evidence):
     """The KServe InferenceService and its rollout history."""
 
-    kind: ClassVar[str] = "inference_service"
+    kind: Literal["inference_service"] = field(default="inference_service", init=False)
     name: str
     namespace: str
     ready: bool | None

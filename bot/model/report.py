@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -10,13 +10,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from bot.model.alert import AlertStatus
-from bot.model.evidence import (
-    CollectorResult,
-    Evidence,
-    Verdict,
-    evidence_from_dict,
-    evidence_to_dict,
-)
+from bot.model.evidence import Evidence, Verdict
+from bot.model.results import AnyEvidence, CollectorResult, known_kinds
 from bot.model.target import Target
 
 
@@ -59,7 +54,7 @@ class TriageReport:
         """Alerts in the group, counting the ones Alertmanager truncated."""
         return len(self.alerts) + self.truncated_alerts
 
-    def evidence(self) -> list[Evidence]:
+    def evidence(self) -> list[AnyEvidence]:
         """The evidence the collectors returned, in collector order."""
         return [r.evidence for r in self.results if r.evidence is not None]
 
@@ -73,74 +68,32 @@ class TriageReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored, served by the API, printed by `triage --json`)."""
-        head: dict[str, Any] = _head_adapter().dump_python(_ReportHead.of(self), mode="json")
-        head["alert_count"] = self.alert_count
-        head["results"] = [
-            {
-                "collector": r.collector,
-                "note": r.note,
-                "seconds": round(r.seconds, 4),
-                "evidence": evidence_to_dict(r.evidence) if r.evidence else None,
-            }
-            for r in self.results
-        ]
-        return head
+        data: dict[str, Any] = _adapter().dump_python(self, mode="json")
+        data["alert_count"] = self.alert_count  # for readers; ignored when read back
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TriageReport:
-        """Read back what `to_dict` wrote."""
-        head = _head_adapter().validate_python(data)
-        results = tuple(
-            CollectorResult(
-                collector=str(r["collector"]),
-                note=str(r.get("note", "")),
-                seconds=float(r.get("seconds", 0.0)),
-                evidence=evidence_from_dict(r["evidence"]) if r.get("evidence") else None,
-            )
-            for r in data.get("results", [])
-        )
-        return head.build(results)
+        """Read back what `to_dict` wrote, by this version or an older or newer one.
+
+        Replicas of two versions share the PostgreSQL store during a rolling upgrade: an
+        evidence kind this version does not know is read as no evidence, not a failure.
+        """
+        known = known_kinds()
+        results = data.get("results") or []
+        if any((r.get("evidence") or {}).get("kind", "") not in known for r in results):
+            data = {**data, "results": [_readable(r, known) for r in results]}
+        return _adapter().validate_python(data)
 
 
-@dataclass(frozen=True)
-class _ReportHead:
-    """The report without its polymorphic results, for pydantic (de)serialisation.
-
-    Its fields are the report's, less `results`, which `to_dict` and `from_dict` handle
-    through the evidence registry.
-    """
-
-    group_key: str
-    status: AlertStatus
-    receiver: str
-    alertname: str
-    severity: str
-    target: Target
-    alerts: tuple[AlertLine, ...]
-    truncated_alerts: int
-    verdict: Verdict
-    started_at: datetime
-    finished_at: datetime
-    external_url: str
-    common_labels: dict[str, str]
-    common_annotations: dict[str, str]
-
-    @classmethod
-    def of(cls, r: TriageReport) -> _ReportHead:
-        return cls(**{name: getattr(r, name) for name in _head_fields()})
-
-    def build(self, results: tuple[CollectorResult, ...]) -> TriageReport:
-        return TriageReport(
-            results=results, **{name: getattr(self, name) for name in _head_fields()}
-        )
+def _readable(result: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    evidence = result.get("evidence")
+    if evidence is None or evidence.get("kind", "") in known:
+        return result
+    return {**result, "evidence": None}
 
 
 @cache
-def _head_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(_ReportHead))
-
-
-@cache
-def _head_adapter() -> TypeAdapter[_ReportHead]:
-    # Building an adapter costs milliseconds; the worker serialises every report.
-    return TypeAdapter(_ReportHead)
+def _adapter() -> TypeAdapter[TriageReport]:
+    # Built on first use: building costs milliseconds, which start-up would pay.
+    return TypeAdapter(TriageReport)

@@ -2,14 +2,14 @@
 
 Produced by `bot.promql` and `bot.drift`; read by the detectors (`triage.detect_signals`,
 `detect_data`) and shown by the notifiers (the Slack chart draws the series). Frozen
-dataclasses; each evidence kind registers itself by `kind`.
+dataclasses, each evidence kind tagged by its `kind` field (the union in `model.results`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Literal
 
 from bot.model.evidence import Evidence
 
@@ -39,7 +39,7 @@ class ResourceUse:
 class MetricsEvidence(Evidence):
     """The alert's own expression around its start, and resource use."""
 
-    kind: ClassVar[str] = "metrics"
+    kind: Literal["metrics"] = field(default="metrics", init=False)
     expression: str = ""
     start: datetime | None = None
     end: datetime | None = None
@@ -101,7 +101,7 @@ class FeatureDrift:
 class DriftEvidence(Evidence):
     """What the drift engine measured for the alert's model around the alert."""
 
-    kind: ClassVar[str] = "drift"
+    kind: Literal["drift"] = field(default="drift", init=False)
     model: str
     evaluated_at: datetime | None = None
     window_rows: int = 0

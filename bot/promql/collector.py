@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import aiohttp
 
-from bot.config import Settings
+from bot.config_sections.triage import CollectorSettings
 from bot.model.collector import Collector, CollectorError, TriageContext
 from bot.model.signal_evidence import MetricsEvidence, ResourceUse, Series
 from bot.model.target import Target
@@ -259,17 +259,17 @@ def merge_resources(
     )
 
 
-def prometheus_collectors(settings: Settings, session: aiohttp.ClientSession) -> list[Collector]:
-    """The Prometheus collectors for these settings; none when no Prometheus URL is set."""
-    if not settings.prometheus_url:
+def prometheus_collectors(
+    url: str | None, limits: CollectorSettings, session: aiohttp.ClientSession
+) -> list[Collector]:
+    """The Prometheus collectors over `session`; none when no Prometheus URL is set."""
+    if not url:
         return []
-    client = PrometheusClient(
-        session, settings.prometheus_url, timeout=settings.collectors.prometheus_timeout_seconds
-    )
+    client = PrometheusClient(session, url, timeout=limits.prometheus_timeout_seconds)
     return [
         PrometheusCollector(
             client,
-            window_minutes=settings.collectors.prometheus_window_minutes,
-            timeout=settings.collectors.prometheus_timeout_seconds,
+            window_minutes=limits.prometheus_window_minutes,
+            timeout=limits.prometheus_timeout_seconds,
         )
     ]

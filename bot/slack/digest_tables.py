@@ -58,7 +58,7 @@ class SqliteDigests:
 
 
 class PgDigests:
-    """`slack_digests` on PostgreSQL (migration 3), claimed by `replica`."""
+    """`slack_digests` on PostgreSQL (migration 4), claimed by `replica`."""
 
     def __init__(self, pool: asyncpg.Pool, replica: str, claim: timedelta) -> None:
         self._pool = pool

@@ -12,7 +12,7 @@ one. Every cross-replica rule is the database's:
   claim is still this replica's, and a first post's ts only while the group has none;
 - `unclaim_all` at start gives back this replica's claims and expired ones, never a live
   claim of another replica;
-- a channel's storm digest (`slack_digests`, migration 3) is claimed the same way, so
+- a channel's storm digest (`slack_digests`, migration 4) is claimed the same way, so
   one replica at a time posts or updates it and its first post's ts is kept once.
 """
 

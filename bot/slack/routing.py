@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.config import SlackRoute
+from bot.config_sections.slack import SlackRoute
 
 
 def choose_channel(

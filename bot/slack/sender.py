@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import SlackSettings
+from bot.config_sections.slack import SlackSettings
 from bot.slack.delivery import SEND_TIMEOUT, Delivery
 from bot.slack.digest import Storm
 from bot.slack.digest_sender import DigestSender

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 
 from bot.model.alert import Notification
 from bot.model.collector import Collector, CollectorError, TriageContext
-from bot.model.evidence import CollectorResult, Evidence, Verdict
+from bot.model.evidence import Evidence, Verdict
 from bot.model.report import AlertLine, TriageReport
+from bot.model.results import CollectorResult
 from bot.model.target import Target, TargetLabels
 from bot.redaction import redact, redact_value
 from bot.triage.target import resolve_target

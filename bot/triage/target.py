@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.model.collector import Collector, CollectorError, TriageContext
-from bot.model.evidence import Evidence
 from bot.model.names import NameKind, name_problem
+from bot.model.results import AnyEvidence
 from bot.model.target import Target, TargetLabels
 
 # Which rule each part of the target obeys. Namespaces and InferenceServices are DNS-1123
@@ -88,7 +88,7 @@ def _from_knative(labels: Mapping[str, str], names: TargetLabels) -> str | None:
 class NameGuard:
     """A collector that asks the cluster only when every name in the alert's labels is valid.
 
-    `sources.open_pipeline` wraps each Kubernetes collector in one. The target already
+    `sources.build_pipeline` wraps each Kubernetes collector in one. The target already
     leaves bad names out; the guard makes the reason a note on the triage (a label like
     `namespace=".."` is named, with why) instead of reads of whatever the rest points at.
     """
@@ -107,7 +107,7 @@ class NameGuard:
         """The wrapped collector's timeout."""
         return self._inner.timeout
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         """The wrapped collector's evidence; a `CollectorError` naming any rejected label."""
         labels = {**context.notification.common_labels, **context.notification.group_labels}
         problems = rejected_names(labels, self._names)

@@ -12,7 +12,7 @@ from bot.actions.ledger import Ledger
 from bot.actions.retrain import RetrainAction
 from bot.actions.runner import ActionRunner
 from bot.cluster.reader import KubeReader
-from bot.config import RetrainSettings
+from bot.config_sections.actions import RetrainSettings
 from bot.model.actions import ActionName
 from bot.store.sqlite import Store
 from tests.actions.objects import JOB_TEMPLATE, NS, request

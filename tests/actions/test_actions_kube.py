@@ -14,7 +14,7 @@ from bot.actions.kube import KubeWriter
 from bot.actions.retrain import RetrainAction
 from bot.actions.rollback import RollbackAction
 from bot.cluster.reader import KubeReader
-from bot.config import RetrainSettings
+from bot.config_sections.actions import RetrainSettings
 from tests.actions.objects import (
     ISVC,
     JOB_TEMPLATE,

@@ -11,7 +11,7 @@ from bot.actions.base import ActionError
 from bot.actions.jobs import build_job, job_name
 from bot.actions.ledger import Ledger
 from bot.actions.plan import image_tag, plan_from_evidence, plan_from_status
-from bot.config import ActionRule
+from bot.config_sections.slack import ActionRule
 from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
 from bot.store.sqlite import Store
 from tests.actions.objects import JOB_TEMPLATE, request

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bot.cluster.factory import cluster_collectors
-from bot.config import CollectorSettings, Settings
+from bot.config import Settings
+from bot.config_sections.triage import CollectorSettings
 from bot.model.alert import Notification
 from bot.model.evidence import Evidence
 from bot.model.report import TriageReport
@@ -54,7 +55,7 @@ async def run_triage(
     def decide_with_extra(target: Any, evidence: Sequence[Evidence], n: Notification) -> Any:
         return decide(target, [*evidence, *extra], n)
 
-    async with cluster_collectors(settings) as collectors:
+    async with cluster_collectors(settings.kubeconfig, settings.collectors) as collectors:
         pipeline = Pipeline(collectors, decide_with_extra, budget_seconds=8.0)
         return await pipeline.run(notification)
 

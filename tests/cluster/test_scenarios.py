@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.assembly import open_clients
 from bot.cluster.factory import cluster_collectors
 from bot.config import ConfigError, Settings
+from bot.model.alert import Notification
 from bot.model.cluster_evidence import EventsEvidence, LogsEvidence, PodsEvidence
 from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.model.report import TriageReport
 from bot.model.signal_evidence import DriftEvidence, FeatureDrift
+from bot.sources import build_pipeline
 from tests.cluster.conftest import Triage, run_triage
 from tests.fakes.fake_kube import FakeKube, unused_kubeconfig
 from tests.fakes.kube_scenarios import (
@@ -246,9 +250,15 @@ async def test_no_workload_in_labels_reads_nothing(kube: FakeKube, triage: Triag
     )
 
 
-async def test_no_cluster_configured_yields_no_collectors() -> None:
-    async with cluster_collectors(Settings(in_cluster=False)) as collectors:
-        assert collectors == []
+async def test_no_cluster_configured_means_no_kubernetes_collectors(tmp_path: Path) -> None:
+    # `assembly.open_clients` asks `Settings.cluster_configured`; the factory only builds.
+    settings = Settings(in_cluster=False, data_dir=tmp_path)
+    async with AsyncExitStack() as stack:
+        clients = await open_clients(settings, stack)
+        assert clients.kube is None
+        pipeline = build_pipeline(settings, clients)
+        report = await pipeline.run(Notification.model_validate(alert_payload(FIXTURE_ALERT_START)))
+    assert [r.collector for r in report.results] == []
 
 
 async def test_a_pod_list_that_times_out_for_one_collector_still_serves_the_other(
@@ -297,7 +307,7 @@ async def test_missing_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
     settings = Settings(kubeconfig=tmp_path / "nope", in_cluster=False)
     (tmp_path / "nope").unlink()
     with pytest.raises(ConfigError, match="kubeconfig .*nope does not exist"):
-        async with cluster_collectors(settings):
+        async with cluster_collectors(settings.kubeconfig, settings.collectors):
             pass
 
 

@@ -22,8 +22,8 @@ from typing import Any
 from bot.config import Settings
 from bot.model.alert import Notification
 from bot.model.collector import TriageContext
-from bot.model.evidence import Evidence, evidence_from_dict
 from bot.model.report import TriageReport
+from bot.model.results import AnyEvidence, evidence_from_dict
 from bot.offline import triage_offline
 from bot.triage.pipeline import Pipeline
 from bot.triage.verdict import Diagnosis
@@ -141,18 +141,18 @@ class Replay:
 
     timeout = 2.0
 
-    def __init__(self, evidence: Evidence) -> None:
+    def __init__(self, evidence: AnyEvidence) -> None:
         self._evidence = evidence
         self.name = f"replay {evidence.kind}"
 
-    async def collect(self, context: TriageContext) -> Evidence:
+    async def collect(self, context: TriageContext) -> AnyEvidence:
         """The stored evidence, as it was gathered."""
         return self._evidence
 
 
 async def triage_incident(name: str, case: Case) -> Outcome:
     """An exported incident through the pipeline and the verdict, its evidence replayed."""
-    replays = [Replay(e) for d in case.evidence if (e := evidence_from_dict(d)) is not None]
+    replays = [Replay(evidence_from_dict(d)) for d in case.evidence]
     pipeline = Pipeline(replays, Diagnosis())
     began = datetime.now(UTC)
     report = await pipeline.run(Notification.model_validate(webhook(case)))

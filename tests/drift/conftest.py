@@ -13,7 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from prometheus_client import CollectorRegistry
 
-from bot.config import DriftModelSettings, DriftSettings, Settings
+from bot.config import Settings
+from bot.config_sections.drift import DriftModelSettings, DriftSettings
 from bot.drift.service import DriftService
 from bot.store.sqlite import Store
 
@@ -133,7 +134,10 @@ async def start_harness(
         store = Store(tmp_path / "x.sqlite3", synchronous="normal")
         await store.open()
         registry = CollectorRegistry()
-        service = DriftService(settings, registry, store)
+        service = DriftService(
+            settings.drift, registry, store, data_dir=settings.data_dir,
+            body_timeout_seconds=settings.body_timeout_seconds,
+        )  # fmt: skip
         try:
             await service.start()
         except BaseException:

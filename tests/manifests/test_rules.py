@@ -76,3 +76,19 @@ def test_short_for_override_for_end_to_end_runs() -> None:
     exprs = [r["expr"] for g in quick["groups"] for r in g["rules"]]
     assert all("[5m]" not in e and "[15m]" not in e for e in exprs)
     assert any("rate(request_error_count[5s])" in e for e in exprs)
+
+
+def test_drift_rules_counting_each_replica_would_fail_the_same_tests(tmp_path: Path) -> None:
+    """The two-replica case can fail: counting without folding the replicas gives 2."""
+    rules = rules_from_prometheus_rule(prometheus_rule())
+    drift = next(
+        r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "ModelFeatureDrift"
+    )
+    drift["expr"] = (
+        "label_replace(count by (namespace, model) (triage_bot_drift_feature_drifted == 1) > 0,"
+        ' "inferenceservice", "$1", "model", "(.+)")'
+    )
+    _write_rules(tmp_path, rules)
+    result = _promtool("test", "rules", "rules_test.yml", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "models/fraud: 2 input features drifted" in result.stdout + result.stderr

@@ -43,7 +43,7 @@ def _minimum(versions: str) -> tuple[int, ...]:
 def test_every_api_version_we_use_is_listed() -> None:
     listed = set().union(*(apis for _, apis in _matrix().values()))
     used = {"events.k8s.io/v1"}  # read by bot/cluster/reader.py (core events as fallback)
-    used |= {"/".join(reader.KSERVE), "/".join(reader.KNATIVE), "/".join(actions_kube.KSERVE)}
+    used |= {"/".join(reader.KSERVE), reader.REVISIONS.api_version, "/".join(actions_kube.KSERVE)}
     builds = [kustomize(MANIFESTS / v) for v in VARIANTS]
     builds += [with_components(c) for c in COMPONENTS]
     for objects in builds:

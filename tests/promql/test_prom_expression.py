@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from bot.model.evidence import evidence_from_dict, evidence_to_dict
+from bot.model.results import evidence_from_dict, evidence_to_dict
 from bot.model.signal_evidence import MetricsEvidence, ResourceUse, Series
 from bot.model.target import Target
 from bot.promql.collector import pod_matchers, select_series

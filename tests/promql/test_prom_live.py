@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Settings
+from bot.config_sections.triage import CollectorSettings
 from bot.model.alert import Notification
 from bot.model.collector import CollectorError, TriageContext
 from bot.model.signal_evidence import MetricsEvidence
@@ -213,7 +214,7 @@ async def test_factory_collector_runs_inside_the_pipeline(live: Live) -> None:
         RATIO, live.bad_since, namespace="models", model="wine", inferenceservice="wine"
     )
     async with aiohttp.ClientSession() as session:
-        collectors = prometheus_collectors(settings, session)
+        collectors = prometheus_collectors(settings.prometheus_url, settings.collectors, session)
         report = await Pipeline(collectors, decide).run(notification)
     [result] = report.results
     assert result.collector == "Prometheus metrics"
@@ -224,4 +225,4 @@ async def test_factory_collector_runs_inside_the_pipeline(live: Live) -> None:
 
 async def test_factory_returns_nothing_without_a_prometheus_url() -> None:
     async with aiohttp.ClientSession() as session:
-        assert prometheus_collectors(Settings(), session) == []
+        assert prometheus_collectors(None, CollectorSettings(), session) == []

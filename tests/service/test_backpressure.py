@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.model.collector import TriageContext
-from bot.model.evidence import Evidence
+from bot.model.results import AnyEvidence
 
 from .conftest import AUTH, AppFactory, load_fixture
 
@@ -25,7 +25,7 @@ class _Held:
     def __init__(self) -> None:
         self.entered = asyncio.Event()
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         self.entered.set()
         await asyncio.Event().wait()
         return None

@@ -4,7 +4,6 @@ a prompt exit."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -53,15 +52,6 @@ CASES: list[tuple[str, list[str], int, tuple[str, ...]]] = [
     ("bot", ["drift", "missing.csv", "ref.csv"], 2, ("missing.csv",)),
     ("bot", ["drift", "ref.csv", "text.csv"], 2, ("text.csv",)),
     ("bot", ["drift", "ref.csv", "ref.csv", "--alpha", "high"], 2, ("--alpha",)),
-    ("bot.slack.preview", [], 2, ("required",)),
-    ("bot.slack.preview", ["missing.json", "out.png"], 2, ("cannot read missing.json",)),
-    ("bot.slack.preview", ["not.json", "out.png"], 2, ("not.json is not JSON",)),
-    (
-        "bot.slack.preview",
-        [WEBHOOK, "out.png"],
-        2,
-        ("Alertmanager webhook, not a triage report", "triage-bot triage"),
-    ),
 ]
 
 
@@ -90,29 +80,9 @@ def test_bad_input_gets_one_line_and_no_traceback(
         ("bot", ["drift", "--help"]),
         ("bot", ["check-config", "--help"]),
         ("bot", ["export-case", "--help"]),
-        ("bot.slack.preview", ["--help"]),
     ],
 )
 def test_help_exits_zero(workdir: Path, module: str, argv: list[str]) -> None:
     ran = run(argv, workdir, module=module)
     assert ran.code == 0, ran.err
     assert ran.out.strip() and not ran.err
-
-
-def test_preview_never_overwrites_its_input_and_says_what_it_wrote(workdir: Path) -> None:
-    made = run(["triage", WEBHOOK, "--json"], workdir)
-    assert made.code == 0, made.err
-    report = workdir / "r.json"
-    report.write_text(made.out)
-    # r.png's Block Kit would go to r.json: the input. Refused, the input untouched.
-    refused = run(["r.json", "r.png"], workdir, module="bot.slack.preview")
-    assert refused.code == 2
-    assert "would overwrite the input report r.json" in refused.err
-    assert report.read_text() == made.out
-    assert not (workdir / "r.png").exists()
-    wrote = run(["r.json", "r.png", "--blocks", "blocks.json"], workdir, module="bot.slack.preview")
-    assert wrote.code == 0, wrote.err
-    assert wrote.out.strip() == "wrote r.png and blocks.json"
-    assert (workdir / "r.png").read_bytes().startswith(b"\x89PNG")
-    assert json.loads((workdir / "blocks.json").read_text())["blocks"]
-    assert report.read_text() == made.out

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from bot.model.collector import TriageContext
-from bot.model.evidence import Evidence
+from bot.model.results import AnyEvidence
 
 from .conftest import AUTH, TOKEN, AppFactory, load_fixture, triages_when
 
@@ -256,7 +256,7 @@ class _Gate:
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def collect(self, context: TriageContext) -> Evidence | None:
+    async def collect(self, context: TriageContext) -> AnyEvidence | None:
         self.entered.set()
         await self.release.wait()
         return None

@@ -141,7 +141,10 @@ def make_service(make_settings: MakeSettings, tmp_path: Path) -> Callable[..., A
     from aiohttp.test_utils import TestClient, TestServer
     from prometheus_client import CollectorRegistry
 
-    from bot.slack.service import SlackService
+    from bot.actions.audit import AuditLog
+    from bot.actions.ledger import Ledger
+    from bot.assembly import build_actions, open_clients
+    from bot.slack.service import SlackService, SlackTablesOf
 
     @asynccontextmanager
     async def build(**overrides: Any) -> AsyncIterator[tuple[SlackService, TestClient[Any, Any]]]:
@@ -150,7 +153,18 @@ def make_service(make_settings: MakeSettings, tmp_path: Path) -> Callable[..., A
             store = Store(tmp_path / "store.sqlite3")
             await store.open()
             stack.push_async_callback(store.close)
-            service = SlackService(settings, store, CollectorRegistry())
+            # Wired as `app` wires it: the same clients and actions, the SQLite tables.
+            clients = await open_clients(settings, stack)
+            tables, audit, ledger = SlackTables(store), AuditLog(store), Ledger(store)
+            for part in (tables, audit, ledger):
+                await part.ensure()
+            service = SlackService(
+                settings,
+                SlackTablesOf(tables, audit, ledger),
+                clients.session,
+                build_actions(settings, clients),
+                CollectorRegistry(),
+            )
             app = web.Application()
             app.add_routes(service.routes())
             client = TestClient(TestServer(app))

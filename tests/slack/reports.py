@@ -15,10 +15,11 @@ from bot.model.cluster_evidence import (
     PodsEvidence,
     PodState,
 )
-from bot.model.evidence import CollectorResult, Evidence, Verdict
+from bot.model.evidence import Verdict
 from bot.model.findings import Category
 from bot.model.kserve_evidence import InferenceServiceEvidence, Revision
 from bot.model.report import AlertLine, TriageReport
+from bot.model.results import AnyEvidence, CollectorResult
 from bot.model.signal_evidence import DriftEvidence, FeatureDrift
 from bot.model.target import Target
 
@@ -93,7 +94,7 @@ def logs() -> LogsEvidence:
 
 
 def report(
-    *evidence: Evidence,
+    *evidence: AnyEvidence,
     status: AlertStatus = "firing",
     category: Category = "rollout",
     notes: tuple[str, ...] = (),

@@ -246,16 +246,3 @@ def test_limits_always_hold(
     message = render_message(r, state, mentions=("<@U1>",))
     assert violations(message) == []
     json.dumps(message)
-
-
-def test_preview_draws_a_png_and_writes_the_block_kit(tmp_path: Any) -> None:
-    from bot.slack.preview import main, plain
-
-    assert plain("*Pods* <http://x|Graph> &lt;b&gt; <@U1> 🔴") == "Pods Graph <b> @U1 ●"
-    source = tmp_path / "report.json"
-    source.write_text(json.dumps(report(isvc(), pods(), logs()).to_dict()))
-    assert main([str(source), str(tmp_path / "out.png")]) == 0
-    assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG")
-    message = json.loads((tmp_path / "out.json").read_text())
-    assert message["blocks"][0]["type"] == "header" and violations(message) == []
-    assert main([]) == 2

@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.model.alert import AlertStatus
 from bot.model.change import Change
 from bot.slack.buttons import group_id
 from bot.slack.client import api_url
@@ -91,9 +92,9 @@ async def test_two_senders_post_one_message_per_group_with_its_final_state(
     notifiers, pool = two_replicas
     rng = random.Random(16)
     keys = [f"group-{n:02d}" for n in range(GROUPS)]
-    final: dict[str, tuple[str, int]] = {}
+    final: dict[str, tuple[AlertStatus, int]] = {}
 
-    async def change(key: str, status: str, truncated: int, kind: str) -> None:
+    async def change(key: str, status: AlertStatus, truncated: int, kind: str) -> None:
         notifier = rng.choice(notifiers)
         what = (f"{truncated} more alerts",) if kind == "update" else ()
         shown = report(group_key=key, status=status, truncated_alerts=truncated)

@@ -102,7 +102,7 @@ async def test_a_lost_post_that_never_reached_slack_is_posted_once(
         (aiohttp.ClientPayloadError("truncated"), True),
         (aiohttp.ConnectionTimeoutError(), False),  # never connected: nothing left
         (ConnectionRefusedError(), False),
-        (SlackApiError("x", {"ok": False, "error": "internal_error"}), False),
+        (SlackApiError("x", {"ok": False, "error": "internal_error"}), False),  # type: ignore[no-untyped-call]
     ],
 )
 def test_which_failures_leave_a_posts_outcome_unknown(exc: Exception, unknown: bool) -> None:

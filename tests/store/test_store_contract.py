@@ -3,9 +3,14 @@ the worker and the API rely on."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.store.interface import NotificationStore
+from bot.store.postgres.store import PostgresStore
+from bot.store.sqlite import Store
 from tests.slack.reports import report
 
 
@@ -79,3 +84,35 @@ async def test_a_reopened_store_still_has_what_was_committed(
     await any_store.close()
     await any_store.open()
     assert [(p.id, p.body) for p in await any_store.pending()] == [(ident, '{"kept": true}')]
+
+
+async def test_a_report_stored_by_the_previous_version_reads_back(
+    any_store: NotificationStore,
+) -> None:
+    # The `triages.report` value the code before the evidence union wrote (every kind),
+    # put in place with the back end's own SQL; PostgreSQL keeps it as JSONB.
+    stored = (Path(__file__).parent.parent / "fixtures" / "stored-report.json").read_text()
+    key = json.loads(stored)["group_key"]
+    await any_store.save_report(report(group_key=key))
+    if isinstance(any_store, PostgresStore):
+        update = "UPDATE triages SET report = $1::jsonb WHERE group_key = $2"
+        await any_store.pool.execute(update, stored, key)
+    else:
+        assert isinstance(any_store, Store)
+        with sqlite3.connect(any_store.path) as db:
+            db.execute("UPDATE triages SET report = ? WHERE group_key = ?", (stored, key))
+
+    again = await any_store.get_report(key)
+
+    assert again is not None
+    assert [e.kind for e in again.evidence()] == [
+        "inference_service",
+        "pods",
+        "events",
+        "logs",
+        "nodes",
+        "autoscaler",
+        "metrics",
+        "drift",
+    ]
+    assert again.to_dict() == json.loads(stored)

@@ -156,6 +156,46 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
         3,
         """
+        -- Drift with several replicas (bot/drift/pg_windows.py): any replica appends the
+        -- rows of each payload-logger event it receives as one batch; the replica that
+        -- evaluates a round reads a model's batches whole and trims them to the window.
+        -- The event id is unique per model and kind, so a replayed event lands once.
+        CREATE TABLE drift_batches (
+            id BIGSERIAL PRIMARY KEY,
+            namespace TEXT NOT NULL,
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            received_at DOUBLE PRECISION NOT NULL,
+            names TEXT[] NOT NULL,
+            rows INTEGER NOT NULL,
+            numbers BYTEA NOT NULL,
+            texts TEXT[] NOT NULL
+        );
+        CREATE UNIQUE INDEX drift_batches_event ON drift_batches(namespace, model, kind, event_id);
+        CREATE INDEX drift_batches_model ON drift_batches(namespace, model, kind, id);
+        -- A reference captured from a model's first rows (no reference file), once complete.
+        CREATE TABLE drift_references (
+            namespace TEXT NOT NULL,
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            names TEXT[] NOT NULL,
+            rows INTEGER NOT NULL,
+            numbers BYTEA NOT NULL,
+            texts TEXT[] NOT NULL,
+            PRIMARY KEY (namespace, model, kind)
+        );
+        -- The last evaluation round taken (unix time // interval), so that replicas whose
+        -- timers tick apart still evaluate once per interval between them.
+        CREATE TABLE drift_rounds (
+            name TEXT PRIMARY KEY,
+            slot BIGINT NOT NULL
+        );
+        """,
+    ),
+    (
+        4,
+        """
         -- A channel's storm digest, one message for every replica: claimed like an outbox
         -- op (claimed_by, claim_until), its first post's ts kept once, and the groups
         -- each replica listed in it, in order.

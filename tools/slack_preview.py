@@ -1,12 +1,13 @@
 """A screenshot-like PNG of a rendered Slack message, drawn from its Block Kit with matplotlib.
 
-For documentation and review, not for Slack: `python -m bot.slack.preview REPORT.json
-OUT.png` reads a triage report (what `triage-bot triage --json` prints), renders it with
-`slack.render` and draws the blocks roughly as Slack shows them (header, text, context in
-grey, buttons, the colored bar of the attachment). It writes two files: OUT.png and the
-Block Kit beside it (OUT.json, or `--blocks PATH`) to paste into Slack's Block Kit
-Builder; it refuses to write over its input. Bad input ends with one line and status 2.
-matplotlib is imported only when a picture is drawn.
+A developer tool for documentation and review, not shipped in `bot/`: from the repository
+root, `.venv/bin/python -m tools.slack_preview REPORT.json OUT.png` reads a triage report
+(what `triage-bot triage --json` prints), renders it with `slack.render` and draws the
+blocks roughly as Slack shows them (header, text, context in grey, buttons, the colored
+bar of the attachment). It writes two files: OUT.png and the Block Kit beside it
+(OUT.json, or `--blocks PATH`) to paste into Slack's Block Kit Builder; it refuses to
+write over its input. Bad input ends with one line and status 2. matplotlib is imported
+only when a picture is drawn.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def preview_png(message: dict[str, Any]) -> bytes:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.slack.preview",
+        prog="python -m tools.slack_preview",
         description="Draw a triage report's Slack message as a PNG and write its Block Kit.",
         epilog="Writes OUT (PNG) and the Block Kit JSON (OUT with .json, or --blocks);"
         " never over REPORT.",
