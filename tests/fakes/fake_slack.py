@@ -43,45 +43,12 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 from tests.fakes.slack_history import history_page
+from tests.fakes.slack_records import Call, Failure, Message
 from tests.fakes.slack_rules import RateLimits, message_problem
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
-
-
-@dataclass
-class Call:
-    """One request the fake received: the method and every argument, however sent."""
-
-    method: str
-    args: dict[str, Any]
-    content_type: str
-    token: str
-    agent: str = ""  # the User-Agent: which client (replica) called
-
-
-@dataclass
-class Failure:
-    """An injected answer for a method, used `times` times."""
-
-    status: int = 200
-    error: str = ""
-    retry_after: int | None = None
-    times: int = 1
-
-
-@dataclass
-class Message:
-    """A message as the fake channel holds it."""
-
-    channel: str
-    ts: str
-    text: str
-    blocks: list[Any]
-    attachments: list[Any]
-    thread_ts: str | None = None
-    edits: int = 0
-    metadata: dict[str, Any] | None = None
+__all__ = ["APP_TOKEN", "BOT_TOKEN", "Call", "FakeSlack", "Message", "running_fake_slack"]
 
 
 @dataclass
