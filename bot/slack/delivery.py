@@ -16,6 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -98,6 +99,15 @@ class Delivery:
             **common,
         )
         return MessageRef(str(resp["channel"]), str(resp["ts"]), op.ts)
+
+    async def withdraw(self, ref: MessageRef) -> None:
+        """Delete a message this sender posted after its claim was taken over (best
+        effort: a failure is logged, the duplicate then stays)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.chat_delete(channel=ref.channel, ts=ref.ts)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("stray post not deleted", extra={"ts": ref.ts, "error": describe(exc)})
 
     async def _look(self, channel: str, head: Head) -> str | None:
         """`find`, where a search Slack refuses for good (`missing_scope` without

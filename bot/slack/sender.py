@@ -217,7 +217,11 @@ class Sender:
             await self._failed(head, batch, exc)
         else:
             if not await self._tables.sent(ids, ref):
-                log.warning("send recorded by another replica", extra={"group": head.group_id})
+                # Our claim ran out and another replica took the op: if we posted a new
+                # message, the group's is the other's, and ours must not stay beside it.
+                log.warning("claim lost during a send", extra={"group": head.group_id})
+                if ref is not None and ref.ts != ref.previous:
+                    await self._delivery.withdraw(ref)
 
     async def _failed(self, head: Head, batch: list[Op], exc: Exception) -> None:
         ids = [op.id for op in batch]

@@ -22,7 +22,8 @@ Messages keep the `metadata` they were posted with; `conversations.history` retu
 channel's top-level messages newest first, with their metadata only when asked
 (`include_all_metadata`), paged by `limit` and `cursor`, bounded by `oldest`/`latest`.
 
-Served: chat.postMessage, chat.update, chat.postEphemeral, conversations.history, auth.test,
+Served: chat.postMessage, chat.update, chat.delete, chat.postEphemeral,
+conversations.history, auth.test,
 files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
 `files_upload_v2` calls), usergroups.users.list, apps.connections.open and a websocket
 that plays Socket Mode (`push` an envelope, `acks` holds the answers).
@@ -208,6 +209,12 @@ class FakeSlack:
         message.attachments = args.get("attachments", message.attachments)
         message.edits += 1
         return {"ok": True, "channel": key[0], "ts": key[1], "text": message.text}
+
+    def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel", "")), str(args.get("ts", "")))
+        if self.messages.pop(key, None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": key[0], "ts": key[1]}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("user") or not args.get("channel"):

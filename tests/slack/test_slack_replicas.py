@@ -21,13 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.model.alert import AlertStatus
 from bot.model.change import Change
 from bot.slack.buttons import group_id
-from bot.slack.client import api_url
+from bot.slack.client import api_url, make_client
 from bot.slack.notifier import SlackNotifier
 from bot.slack.pg_outbox import PgSlackTables
 from bot.store.postgres.store import PostgresStore
 from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.conftest import MakeSettings
 from tests.slack.reports import report
+from tests.store.test_replicas import until
 
 GROUPS = 50
 Replicas = tuple[list[SlackNotifier], asyncpg.Pool]
@@ -149,3 +150,49 @@ async def test_a_storm_split_across_replicas_gets_one_digest_listing_every_group
     row = await pool.fetchrow("SELECT ts, jsonb_array_length(listed) FROM slack_digests")
     assert row is not None and row[1] == 12
     assert row[0] in {m.ts for m in slack.channel_messages("C1")}
+
+
+async def test_a_sender_frozen_past_its_claim_leaves_one_message(
+    slack: FakeSlack,
+    postgres_url: str,
+    make_settings: MakeSettings,
+    session: aiohttp.ClientSession,
+) -> None:
+    settings = make_settings()
+    stores = [PostgresStore(postgres_url) for _ in range(2)]
+    await asyncio.gather(*(s.open() for s in stores))
+    frozen_tables = PgSlackTables(stores[0].pool, "frozen", claim_seconds=0.3)
+    made: list[SlackNotifier] = []
+    try:
+        slack.stall("chat.postMessage", 3.0)  # stored at once, answered long after the claim
+        frozen = SlackNotifier(
+            make_client(settings, session, retries=False), frozen_tables, settings
+        )
+        made.append(frozen)
+        frozen.sender.start()
+        await frozen.notify(report(), Change("new"))
+        await slack.wait_for("chat.postMessage")
+
+        async def expired() -> bool:
+            value = await stores[1].pool.fetchval(
+                "SELECT bool_and(claim_until <= now()) FROM slack_outbox WHERE state = 'sending'"
+            )
+            return bool(value)
+
+        await until(expired)
+        taker_tables = PgSlackTables(stores[1].pool, "taker")
+        taker = SlackNotifier(make_client(settings, session, retries=False), taker_tables, settings)
+        made.append(taker)
+        taker.sender.start()  # takes the expired claim over and posts
+        await slack.wait_for("chat.postMessage", 2)
+        await slack.wait_for("chat.delete")  # the frozen one's answer came: its post goes
+        recorded = await stores[1].pool.fetchval("SELECT ts FROM slack_messages")
+    finally:
+        for notifier in made:
+            await notifier.close()
+        await asyncio.gather(*(s.close() for s in stores))
+    [message] = slack.channel_messages("C1")  # two posts, one message left
+    assert len(slack.calls("chat.postMessage")) == 2
+    [deleted] = slack.calls("chat.delete")
+    assert deleted.args["ts"] != message.ts == recorded  # the frozen one's post withdrawn
+    assert message.text.startswith("[FIRING]")
