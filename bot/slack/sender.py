@@ -2,19 +2,24 @@
 
 Started and stopped by `slack.notifier` (which `slack.service` starts); woken by the
 notifier whenever it queued something. The worker only writes the desired message to the
-outbox (`slack.outbox`), so nothing Slack does (429, 5xx, a dead network) reaches triage.
+outbox (`slack.tables.SlackStore`, SQLite or PostgreSQL), so nothing Slack does (429, 5xx,
+a dead network) reaches triage.
 
-Each turn takes the next op of every group (`slack.outbox.Head`) and sends those whose
-Slack limit has room (`slack.pace`): a group's first message before any update, updates before
-thread replies, so every group gets its message first in a storm. Only the newest state
-of a message is ever sent (the outbox replaces an unsent message in place), and thread
-replies are held `reply_window_seconds` after the first of them, then merged into one.
-A 429 blocks that limit for Retry-After and the op stays pending; other channels and
-methods go on. A 5xx or a dropped connection
-backs off that limit; a permanent error marks the op dead with the reason. A group with no
-channel waits (its reason shown by `/api/triages`) until a restart with the channel set.
-Storm mode (`slack.digest`): more than `storm_groups_per_minute` groups opening in one
-channel within a minute post one digest message, updated in place, listing them all.
+Each turn takes the next op of every group (`slack.tables.Head`) and sends those whose
+Slack limit has room (`slack.pace`): a group's first message before any update, updates
+before thread replies, so every group gets its message first in a storm. Ops are claimed
+before they go (on PostgreSQL a replica sends only what it claimed, with the group's ts
+read in the claim), sent by `slack.delivery`, and recorded with where the message is in
+one commit (`sent`). Only the newest state of a message is ever sent (the outbox replaces
+an unsent message in place), and thread replies are held `reply_window_seconds` after
+the first of them, then merged into one. A 429 blocks that limit for Retry-After and the
+op stays pending; other channels and methods go on. A 5xx or a dropped connection backs
+off that limit; a post whose outcome is unknown comes back to be looked for first; a
+permanent error marks the op dead with the reason. A group with no channel waits (its
+reason shown by `/api/triages`) until a restart with the channel set. Storm mode
+(`slack.digest`, `slack.digest_sender`): more than `storm_groups_per_minute` groups
+opening in one channel within a minute post one digest message, updated in place,
+listing them all.
 """
 
 from __future__ import annotations
