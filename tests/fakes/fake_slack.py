@@ -16,8 +16,9 @@ slack-sdk's block models, `invalid_blocks`, `msg_too_long`); with `limits` set t
 answers 429 + Retry-After past Slack's per-channel and per-method rates, and counts them
 in `rate_limited`.
 
-A stalled answer (`stall`) does the work and then answers late, as Slack does when a
-request times out after it arrived: the client sees a timeout, the message exists.
+A stalled answer (`stall`) does the work and then answers late, or drops the connection,
+as when a request times out or a connection breaks after Slack took it: the client sees
+a timeout or a disconnection, the message exists.
 Messages keep the `metadata` they were posted with; `conversations.history` returns a
 channel's top-level messages newest first, with their metadata only when asked
 (`include_all_metadata`), paged by `limit` and `cursor`, bounded by `oldest`/`latest`.
@@ -63,7 +64,7 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
-    stalls: dict[str, list[float]] = field(default_factory=dict)
+    stalls: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     limits: RateLimits | None = None
@@ -80,9 +81,10 @@ class FakeSlack:
         )
         self.failures.setdefault(method, []).append(failure)
 
-    def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Do the next `times` calls of `method`, then answer each `seconds` late."""
-        self.stalls.setdefault(method, []).extend([seconds] * times)
+    def stall(self, method: str, seconds: float, *, times: int = 1, drop: bool = False) -> None:
+        """Do the next `times` calls of `method`, then answer each `seconds` late (with
+        `drop`, close the connection instead of answering)."""
+        self.stalls.setdefault(method, []).extend([(seconds, drop)] * times)
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Requests received, optionally of one method, oldest first."""
@@ -159,9 +161,12 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         answer = handler(args)
-        delays = self.stalls.get(method)
-        if delays:
-            await asyncio.sleep(delays.pop(0))
+        stalls = self.stalls.get(method)
+        if stalls:
+            seconds, drop = stalls.pop(0)
+            await asyncio.sleep(seconds)
+            if drop and request.transport is not None:
+                request.transport.close()  # done, but the answer never leaves
         return web.json_response(answer)
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
