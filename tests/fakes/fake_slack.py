@@ -16,18 +16,15 @@ slack-sdk's block models, `invalid_blocks`, `msg_too_long`); with `limits` set t
 answers 429 + Retry-After past Slack's per-channel and per-method rates, and counts them
 in `rate_limited`.
 
-A stalled answer (`stall`) does the work and then answers late, or drops the connection,
-as when a request times out or a connection breaks after Slack took it: the client sees
-a timeout or a disconnection, the message exists.
-Messages keep the `metadata` they were posted with; `conversations.history` returns a
-channel's top-level messages newest first, with their metadata only when asked
-(`include_all_metadata`), paged by `limit` and `cursor`, bounded by `oldest`/`latest`.
+A `stall`ed call is done, then answered late or its connection dropped (the client sees
+a timeout or a disconnection; the message exists). Messages keep their `metadata`;
+`conversations.history` is `tests.fakes.slack_history`.
 
 Served: chat.postMessage, chat.update, chat.delete, chat.postEphemeral,
-conversations.history, auth.test,
-files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
-`files_upload_v2` calls), usergroups.users.list, apps.connections.open and a websocket
-that plays Socket Mode (`push` an envelope, `acks` holds the answers).
+conversations.history, auth.test, files.getUploadURLExternal + the upload URL +
+files.completeUploadExternal (what `files_upload_v2` calls), usergroups.users.list,
+apps.connections.open and a websocket that plays Socket Mode (`push` an envelope, `acks`
+holds the answers).
 """
 
 from __future__ import annotations
