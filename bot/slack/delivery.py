@@ -90,7 +90,7 @@ class Delivery:
             if found is not None and found != op.ts:
                 log.info("lost post found by its metadata", extra={"group": head.group_id})
                 await self._client.chat_update(channel=op.channel, ts=found, **common)
-                return MessageRef(op.channel, found, op.ts)
+                return MessageRef(op.channel, found, op.ts, posted=False)
         resp = await self._client.chat_postMessage(
             channel=op.channel,
             unfurl_links=False,

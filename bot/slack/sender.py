@@ -225,7 +225,7 @@ class Sender:
                 # Our claim ran out and another replica took the op: if we posted a new
                 # message, the group's is the other's, and ours must not stay beside it.
                 log.warning("claim lost during a send", extra={"group": head.group_id})
-                if ref is not None and ref.ts != ref.previous:
+                if ref is not None and ref.posted:
                     await self._delivery.withdraw(ref)
 
     async def _failed(self, head: Head, batch: list[Op], exc: Exception) -> None:

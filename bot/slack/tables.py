@@ -73,6 +73,7 @@ class MessageRef:
     channel: str
     ts: str
     previous: str | None
+    posted: bool = True  # False: an earlier post found again (see `slack.delivery`)
 
 
 @dataclass(frozen=True)
