@@ -29,8 +29,12 @@ from bot.slack.digest_tables import PgDigests
 from bot.slack.render import MessageState
 from bot.slack.tables import DigestClaim, GroupMessage, Head, MessageRef, Op
 
-# An op nobody holds: pending, or being sent by a replica whose claim ran out.
-_FREE = "(o.state = 'pending' OR (o.state = 'sending' AND o.claim_until <= now()))"
+# An op nobody holds: pending, or being sent by a replica whose claim ran out (or with no
+# claim at all: a row `migrate-store` copied from SQLite mid-send).
+_FREE = (
+    "(o.state = 'pending' OR (o.state = 'sending'"
+    " AND (o.claim_until IS NULL OR o.claim_until <= now())))"
+)
 # Another op of the group is on its way: its outcome decides what the group's next send is.
 _BUSY = (
     "EXISTS (SELECT 1 FROM slack_outbox b WHERE b.group_id = o.group_id"
@@ -128,7 +132,8 @@ class PgSlackTables:
         pending again; another live replica's claims stay its own."""
         await self._pool.execute(
             "UPDATE slack_outbox SET state = 'pending', claimed_by = NULL, claim_until = NULL"
-            " WHERE state = 'sending' AND (claimed_by = $1 OR claim_until <= now())",
+            " WHERE state = 'sending' AND (claimed_by = $1 OR claim_until IS NULL"
+            " OR claim_until <= now())",
             self.replica,
         )
 
