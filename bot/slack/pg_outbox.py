@@ -230,11 +230,7 @@ class PgSlackTables:
             " WHERE group_id = $1",
             group_id,
         )
-        if row is None:
-            return None
-        report = TriageReport.from_dict(json.loads(row[3]))
-        state = MessageState.from_json(row[4] or None)
-        return GroupMessage(group_id, str(row[0]), str(row[1]), row[2], report, state)
+        return None if row is None else GroupMessage.from_row(group_id, row)
 
     async def save_state(self, group_id: str, state: MessageState) -> None:
         """Store what people did with the message."""

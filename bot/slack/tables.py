@@ -16,6 +16,8 @@ comes back `look_first`: its sender searches the channel before posting again.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -63,6 +65,14 @@ class GroupMessage:
     ts: str | None
     report: TriageReport
     state: MessageState
+
+    @classmethod
+    def from_row(cls, group_id: str, row: Sequence[Any]) -> GroupMessage:
+        """From a `slack_messages` row read as (group_key, channel, ts, report, state) on
+        either back end (the report as JSON text)."""
+        report = TriageReport.from_dict(json.loads(row[3]))
+        state = MessageState.from_json(row[4] or None)
+        return cls(group_id, str(row[0]), str(row[1]), row[2], report, state)
 
 
 @dataclass(frozen=True)
