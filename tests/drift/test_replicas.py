@@ -118,7 +118,22 @@ def _settings(tmp_path: Path, **drift: Any) -> Settings:
 
 def _results(document: dict[str, Any]) -> dict[str, Any]:
     """What an evaluation found, without when it ran."""
-    return {k: document[k] for k in ("inputs", "predictions", "note")}
+    return {k: document[k] for k in ("inputs", "predictions", "quality", "note")}
+
+
+def _labels(events: list[Event]) -> list[dict[str, Any]]:
+    """Ground truth for each request: acidity above 7 (the predictions' rule at no shift)."""
+    return [
+        {"id": event_id, "label": [float(row[0] > 7) for row in body_rows(body)]}
+        for event_id, kind, body in events
+        if kind == "request"
+    ]
+
+
+def body_rows(body: dict[str, Any]) -> list[list[Any]]:
+    """The rows of a v2 request made by `v2_request`."""
+    columns = [tensor["data"] for tensor in body["inputs"]]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 async def _history(replica: Replica) -> list[dict[str, Any]]:
@@ -141,6 +156,14 @@ async def test_two_replicas_evaluate_once_and_agree_with_one_replica(
         await (a if i % 4 < 2 else b).post(event_id, body, kind)
         status, answer = await single.post_event(event_id, body, kind)
         assert status == 200, answer
+    # Labels for every request, half posted to each replica (joined at the round).
+    labels = _labels(events)
+    for replica, part in ((b, labels[:9]), (a, labels[9:])):
+        feedback = {"namespace": NAMESPACE, "name": NAME, "labels": part}
+        response = await replica.client.post("/ingest/feedback", json=feedback)
+        assert response.status == 200 and (await response.json())["joined"] is None
+        response = await single.client.post("/ingest/feedback", json=feedback)
+        assert (await response.json())["joined"] == 30 * len(part)
 
     # Both replicas' timers fire in the same interval, at once: one evaluates.
     await asyncio.gather(a.service.evaluate_all(now=ROUND_1), b.service.evaluate_all(now=ROUND_1))
@@ -157,12 +180,18 @@ async def test_two_replicas_evaluate_once_and_agree_with_one_replica(
     assert history_a[0]["inputs"]["window_rows"] == 250  # 540 rows - 200 reference, capped
     assert history_a[0]["inputs"]["drift"] is True
     assert history_a[0]["predictions"] is not None
+    quality = history_a[0]["quality"]
+    assert quality["labelled"] == 540 and 0.5 < quality["accuracy"] < 1.0
+    assert quality["accuracy_baseline"] == 1.0  # the first 50 outcomes, unshifted: all right
 
     # Both replicas export the same gauges (the PrometheusRule folds them into one alert).
-    for name, labels in [("feature_drifted", {"feature": "acidity"}), ("share", {}),
-                         ("window_rows", {}), ("prediction_drifted", {})]:  # fmt: skip
-        value = a.gauge(name, **labels)
-        assert value is not None and value == b.gauge(name, **labels), name
+    gauges: list[tuple[str, dict[str, str]]] = [
+        ("feature_drifted", {"feature": "acidity"}), ("share", {}), ("window_rows", {}),
+        ("prediction_drifted", {}), ("accuracy", {}), ("accuracy_baseline", {}),
+    ]  # fmt: skip
+    for name, series in gauges:
+        value = a.gauge(name, **series)
+        assert value is not None and value == b.gauge(name, **series), name
     assert a.gauge("feature_drifted", feature="acidity") == 1.0
 
     # The next interval is evaluated again, once; rows trimmed to the window stay trimmed.
