@@ -246,6 +246,12 @@ class ModelMonitor:
         self.history.append(evaluation)
 
     @property
+    def memory_bytes(self) -> int:
+        """Bytes held by this replica's windows of the model."""
+        held = self.predictions.memory_bytes
+        return held + self.window.memory_bytes if self.features is not None else held
+
+    @property
     def latest(self) -> Evaluation | None:
         """The newest evaluation, if any."""
         return self.history[-1] if self.history else None

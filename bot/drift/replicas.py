@@ -190,7 +190,7 @@ class SharedDrift:
         if evaluations:
             latest = evaluations[-1]
             rows = latest.inputs.window_rows if latest.inputs is not None else 0
-            self._metrics.publish(latest, rows, monitor.predictions.memory_bytes)
+            self._metrics.publish(latest, rows, monitor.memory_bytes)
 
     # --- the whole window ----------------------------------------------------------------
 

@@ -196,10 +196,7 @@ class DriftService:
         evaluation = await self._evaluate_snapshot(monitor, monitor.snapshot(time.time()))
         monitor.record(evaluation)
         window_rows = monitor.window.rows if monitor.features is not None else 0
-        memory = monitor.predictions.memory_bytes
-        if monitor.features is not None:
-            memory += monitor.window.memory_bytes
-        self.metrics.publish(evaluation, window_rows, memory)
+        self.metrics.publish(evaluation, window_rows, monitor.memory_bytes)
         return evaluation
 
     async def _persist(self) -> None:
