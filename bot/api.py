@@ -1,7 +1,7 @@
 """Read-only HTTP endpoints: health, readiness, recent triages, the audit log and metrics.
 
-Registered by `app`; they read the store, the worker and the metrics registry. The
-audit log is served from the store whether or not Slack is on (empty without it).
+Registered by `app`; they read the store (either back end), the app's readiness and the
+metrics registry. The audit log is served whether or not Slack is on (empty without it).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from bot.actions.audit import AuditLog, audit_handler
+from bot.actions.audit import Audit, audit_handler
 from bot.http_errors import error_response
-from bot.store.sqlite import Store
+from bot.store.interface import NotificationStore
 
 MAX_LIMIT = 500
 
@@ -27,18 +27,19 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def readyz(is_ready: Callable[[], bool]) -> Handler:
-    """Readiness: the store is open and shutdown has not begun."""
+def readyz(not_ready: Callable[[], Awaitable[str | None]]) -> Handler:
+    """Readiness: started, not shutting down, the store reachable; else 503 and why."""
 
     async def handler(_: web.Request) -> web.Response:
-        if is_ready():
+        problem = await not_ready()
+        if problem is None:
             return web.json_response({"ready": True})
-        return web.json_response({"ready": False}, status=503)
+        return web.json_response({"ready": False, "reason": problem}, status=503)
 
     return handler
 
 
-def triages(store: Store, undelivered: Undelivered | None = None) -> Handler:
+def triages(store: NotificationStore, undelivered: Undelivered | None = None) -> Handler:
     """`GET /api/triages?limit=N`: recent triages, newest first; each with `undelivered`
     (Slack sends waiting or dead in the outbox, and the last error) or null."""
 
@@ -57,16 +58,10 @@ def triages(store: Store, undelivered: Undelivered | None = None) -> Handler:
     return handler
 
 
-def audit(store: Store) -> Handler:
-    """`GET /api/audit?limit=N&action=A`: the newest audit entries (503 until the store opens)."""
-    log = AuditLog(store)
-    handler: Handler = audit_handler(lambda: log if store.is_open else None)
+def audit(current: Callable[[], Audit | None]) -> Handler:
+    """`GET /api/audit?limit=N&action=A`: the newest audit entries (503 until it is open)."""
+    handler: Handler = audit_handler(current)
     return handler
-
-
-async def open_audit(store: Store) -> None:
-    """Create the audit table (Slack's actions write it; the API reads it without Slack)."""
-    await AuditLog(store).ensure()
 
 
 def metrics(registry: CollectorRegistry) -> Handler:

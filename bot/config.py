@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # postgresql://...: the store shared by several replicas (bot/store/postgres); unset: SQLite.
     database_url: SecretStr | None = None
     database: DatabaseSettings = DatabaseSettings()
+    # This process's name in leases and claims; unset: env POD_NAME, else hostname-pid.
+    replica_name: str | None = Field(default=None, min_length=1, max_length=200)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -126,24 +126,12 @@ async def check_store(settings: Settings) -> None:
 
 
 async def check_postgres_store(settings: Settings) -> None:
-    """The PostgreSQL store opens and takes its migrations; `serve` does not run on it yet.
-
-    bot/store/postgres holds the store and its cross-replica claims, tested on a real server;
-    the triage worker, the Slack sender and the drift history still write through the
-    SQLite store, so a replica started on PostgreSQL would not keep the promises of
-    docs/operations.md "Running HA". Refused at start rather than half-HA.
-    """
+    """The PostgreSQL store connects and takes its migrations (the service then runs on it)."""
     from bot.store.postgres.setup import check_postgres  # asyncpg only when the URL is set
 
     problem = await check_postgres(settings)
     if problem is not None:
         raise StartupError(problem, RUNTIME)
-    raise StartupError(
-        "TRIAGE_BOT_DATABASE_URL is set: the PostgreSQL store opened and is migrated, but"
-        " serve does not run on it yet (the triage worker and the Slack sender still use"
-        " the SQLite store); unset it to run on SQLite under TRIAGE_BOT_DATA_DIR",
-        CONFIG,
-    )
 
 
 async def check_clients(settings: Settings) -> None:

@@ -1,17 +1,15 @@
 """The evidence sources the settings call for, assembled into a triage pipeline.
 
 Called by `app` (the service, with the drift collector and test collectors as extras)
-and `offline` (`triage-bot triage`). The Kubernetes client and the HTTP session are
-entered on the caller's exit stack, so they close with whoever owns the pipeline.
+and `offline` (`triage-bot triage`), each over the clients it opened with
+`assembly.open_clients`: the collectors use them, never open their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 
-import aiohttp
-
+from bot.assembly import Clients
 from bot.config import Settings
 from bot.config_sections.triage import DiagnosisSettings
 from bot.model.collector import Collector
@@ -35,9 +33,9 @@ def user_patterns(settings: DiagnosisSettings) -> tuple[LogPattern, ...]:
     )
 
 
-async def open_pipeline(
+def build_pipeline(
     settings: Settings,
-    stack: AsyncExitStack,
+    clients: Clients,
     extra: Sequence[Collector] = (),
     *,
     drift_engine: bool = False,
@@ -49,16 +47,14 @@ async def open_pipeline(
     in Prometheus.
     """
     collectors = [*extra]
-    if settings.cluster_configured:
+    if clients.kube is not None:
         # Imported only when used: the Kubernetes client is a large import.
-        from bot.cluster.factory import cluster_collectors
+        from bot.cluster.factory import collectors_over
 
         # Names from alert labels reach the Kubernetes API only when valid (triage.target).
-        cluster = await stack.enter_async_context(
-            cluster_collectors(settings.kubeconfig, settings.collectors)
-        )
+        cluster = collectors_over(clients.kube, settings.collectors)
         collectors += [NameGuard(c, settings.target_labels) for c in cluster]
-    session = await stack.enter_async_context(aiohttp.ClientSession())
+    session = clients.session
     collectors += prometheus_collectors(settings.prometheus_url, settings.collectors, session)
     if not drift_engine:
         if settings.database_path.is_file():

@@ -4,6 +4,8 @@
 ends; `GET /api/audit` (the handler here, routed by `slack.service`) serves the newest
 entries as JSON. The "Right / Wrong diagnosis" clicks are entries of action `feedback`
 (arg `right` or `wrong`); `feedback_for` reads them back for `triage-bot export-case`.
+`Audit` is what those callers use; `AuditLog` here keeps it in SQLite,
+`actions.pg_audit.PgAuditLog` in PostgreSQL (the same columns, times as ISO text).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -60,6 +62,35 @@ class AuditEntry:
     source: str = "http"  # http | socket
 
 
+@dataclass(frozen=True)
+class Feedback:
+    """One person's answer on a group's diagnosis."""
+
+    user_id: str
+    user_name: str
+    verdict_ok: bool
+    at: datetime
+
+
+class Audit(Protocol):
+    """What `slack.dispatch`, `GET /api/audit` and `export-case` use of the audit log."""
+
+    async def ensure(self) -> None:
+        """Create the table when missing (PostgreSQL: the migrations did)."""
+
+    async def record(self, entry: AuditEntry) -> str:
+        """Write an entry now; its reference, to finish it later."""
+
+    async def finish(self, ref: str, outcome: str, detail: str) -> None:
+        """Record how an allowed action ended (ok or failed) and what it said."""
+
+    async def recent(self, limit: int = 100, action: str | None = None) -> list[dict[str, Any]]:
+        """Newest entries first, each a row of `audit_log` (times as ISO text)."""
+
+    async def feedback_for(self, group_key: str) -> list[Feedback]:
+        """Every "Right / Wrong diagnosis" answer on a group, oldest first."""
+
+
 class AuditLog:
     """The audit table on the store's connection."""
 
@@ -104,15 +135,9 @@ class AuditLog:
             rows = await cur.fetchall()
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-
-@dataclass(frozen=True)
-class Feedback:
-    """One person's answer on a group's diagnosis."""
-
-    user_id: str
-    user_name: str
-    verdict_ok: bool
-    at: datetime
+    async def feedback_for(self, group_key: str) -> list[Feedback]:
+        """Every "Right / Wrong diagnosis" answer on a group, oldest first."""
+        return await feedback_for(self._store, group_key)
 
 
 async def feedback_for(store: Store, group_key: str) -> list[Feedback]:
@@ -135,7 +160,7 @@ async def feedback_for(store: Store, group_key: str) -> list[Feedback]:
     ]
 
 
-def audit_handler(current: Callable[[], AuditLog | None]) -> Any:
+def audit_handler(current: Callable[[], Audit | None]) -> Any:
     """`GET /api/audit?limit=N&action=A`: the newest entries as JSON (503 before start)."""
 
     async def handle(request: web.Request) -> web.Response:

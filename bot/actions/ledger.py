@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from bot.store.sqlite import Store, now_text
 
@@ -43,6 +43,20 @@ class Claim:
     user_id: str = ""
     status: str = ""
     result: str = ""
+
+
+class ActionLedger(Protocol):
+    """What `actions.runner` uses: this SQLite `Ledger` or `actions.pg_ledger.PostgresLedger`."""
+
+    async def claim(
+        self, key: str, model: str, action: str, user: str, now: datetime, *, exclusive: bool = True
+    ) -> Claim:
+        """Take the key for a new run, unless it is done, running, or the model is busy."""
+
+    async def finish(
+        self, key: str, ok: bool, result: str, valid_until: datetime | None = None
+    ) -> None:
+        """Close a run: done (until `valid_until`, forever if None) or failed."""
 
 
 class Ledger:

@@ -2,7 +2,8 @@
 
 Called by `slack.dispatch` for every authorized click: `claim` answers at once (so Slack
 hears back within 3 s), `execute` may take minutes in a background task. Claims are
-serialized by a lock so two clicks arriving together cannot both win.
+serialized by a lock so two clicks arriving together cannot both win; across replicas
+the ledger does it (`actions.pg_ledger`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.actions.base import EXCLUSIVE, Action, ActionError, ActionOutcome, ActionRequest
-from bot.actions.ledger import Claim, Ledger
+from bot.actions.ledger import ActionLedger, Claim
 from bot.redaction import redact_value
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 class ActionRunner:
     """The actions by name, over the ledger."""
 
-    def __init__(self, ledger: Ledger, actions: Mapping[str, Action]) -> None:
+    def __init__(self, ledger: ActionLedger, actions: Mapping[str, Action]) -> None:
         self._ledger = ledger
         self._actions = dict(actions)
         self._lock = asyncio.Lock()

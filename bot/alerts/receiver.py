@@ -5,7 +5,9 @@ the problem; a failed write is a 503 with Retry-After so Alertmanager retries, a
 back-pressure on what can run out: the memory of the in-flight queue
 (`queue_memory_mib`, see `triage.queue`) and the disk (`min_free_disk_mib` free in the
 data dir). A backlog stays in the store. Only after the notification is committed to the
-store does it answer 200.
+store does it answer 200: with PostgreSQL down or restarting, the write raises and the
+answer is a 503 naming the error (the app answers 503 before even trying while its
+cached reachability check says the database is down).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from bot.field_errors import field_errors
 from bot.http_errors import error_response
 from bot.metrics import WEBHOOK_OUTCOMES, BotMetrics
 from bot.model.alert import Notification
-from bot.store.sqlite import Store
+from bot.store.interface import NotificationStore
 from bot.triage.queue import QueuedNotification, QueueFull, Reservation, TriageQueue
 
 log = logging.getLogger(__name__)
@@ -60,13 +62,19 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def _reason(exc: BaseException) -> str:
+    """A store failure in a few words: what Alertmanager's log and the operator see."""
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class AlertmanagerReceiver:
     """The webhook handler and what it writes to."""
 
     def __init__(
         self,
         config: ReceiverConfig,
-        store: Store,
+        store: NotificationStore,
         queue: TriageQueue,
         dedup: DedupIndex,
         metrics: BotMetrics,
@@ -162,7 +170,9 @@ class AlertmanagerReceiver:
             self._dedup.failed(key, exc)
             self._count("store_error")
             log.exception("could not store notification")
-            return error_response(503, "could not store the notification", headers=_RETRY)
+            return error_response(
+                503, f"could not store the notification: {_reason(exc)}", headers=_RETRY
+            )
         self._dedup.stored(key)
         self._queue.put_reserved(
             QueuedNotification(ident, notification.group_key, body), reservation
@@ -213,9 +223,11 @@ class AlertmanagerReceiver:
         if original is not None:
             try:
                 await asyncio.shield(original)
-            except Exception:
+            except Exception as exc:
                 self._count("store_error")
-                return error_response(503, "could not store the notification", headers=_RETRY)
+                return error_response(
+                    503, f"could not store the notification: {_reason(exc)}", headers=_RETRY
+                )
         self._count("duplicate")
         log.info("duplicate notification ignored", extra={"group_key": notification.group_key})
         return web.Response(body=b'{"status": "duplicate"}', content_type="application/json")

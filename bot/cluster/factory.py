@@ -1,9 +1,9 @@
 """The cluster collectors, ready to hand to the triage pipeline.
 
-Called by `sources.open_pipeline` (the service and `triage-bot triage`) when a cluster is
-configured (`Settings.cluster_configured`). Opens one `ApiClient` for all collectors (via
-`cluster.client`) and closes it on exit. Given only what it reads: the kubeconfig (None:
-in-cluster) and the collectors' limits.
+`collectors_over` builds them over a client the caller owns: `sources.build_pipeline`
+(the service and `triage-bot triage`) passes the one `ApiClient` `assembly` opened.
+`cluster_collectors` opens a client of its own and closes it on exit (tests, benches).
+Given only what it reads: the kubeconfig (None: in-cluster) and the collectors' limits.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+from kubernetes_asyncio.client import ApiClient
 
 from bot.cluster.autoscalers import AutoscalerCollector
 from bot.cluster.client import open_api_client
@@ -32,15 +34,20 @@ async def cluster_collectors(
     over one shared client."""
     api = await open_api_client(kubeconfig)
     try:
-        reader = KubeReader(api)
-        timeout = limits.kubernetes_timeout_seconds
-        yield [
-            InferenceServiceCollector(reader, timeout),
-            PodsCollector(reader, timeout),
-            EventsCollector(reader, timeout),
-            LogsCollector(reader, timeout, tail_lines=limits.log_lines),
-            AutoscalerCollector(reader, timeout),
-            NodesCollector(reader, timeout),
-        ]
+        yield collectors_over(api, limits)
     finally:
         await api.close()
+
+
+def collectors_over(api: ApiClient, limits: CollectorSettings) -> list[Collector]:
+    """The InferenceService, pods, events, logs, autoscaler and node collectors over `api`."""
+    reader = KubeReader(api)
+    timeout = limits.kubernetes_timeout_seconds
+    return [
+        InferenceServiceCollector(reader, timeout),
+        PodsCollector(reader, timeout),
+        EventsCollector(reader, timeout),
+        LogsCollector(reader, timeout, tail_lines=limits.log_lines),
+        AutoscalerCollector(reader, timeout),
+        NodesCollector(reader, timeout),
+    ]

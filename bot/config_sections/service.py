@@ -27,3 +27,8 @@ class DatabaseSettings(BaseModel):
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     command_timeout_seconds: float = Field(default=10.0, gt=0)
     lease_seconds: float = Field(default=60.0, gt=0)  # a dead replica's groups wait this long
+    # The worker looks for work this often (other replicas' webhooks never wake it).
+    poll_seconds: float = Field(default=1.0, gt=0)
+    # Expired leases and old rows are swept this often, by one replica at a time.
+    sweep_seconds: float = Field(default=60.0, gt=0)
+    keep_days: float = Field(default=7.0, gt=0)  # finished notifications kept this long

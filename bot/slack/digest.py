@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.slack.limits import MAX_BLOCKS, MAX_TEXT, clip
 from bot.slack.mrkdwn import escape, plain
-from bot.slack.outbox import GroupMessage
+from bot.slack.tables import GroupMessage
 
 STORM_WINDOW = 60.0
 LINES_PER_SECTION = 12

@@ -21,7 +21,7 @@ from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions.audit import AuditEntry, AuditLog
+from bot.actions.audit import Audit, AuditEntry
 from bot.actions.authz import Authorizer
 from bot.actions.base import EXCLUSIVE, ActionOutcome, ActionRequest
 from bot.actions.runner import ActionRunner
@@ -29,9 +29,9 @@ from bot.slack.buttons import ButtonError, ButtonPayload
 from bot.slack.limits import clip, clip_code
 from bot.slack.mrkdwn import escape, user_mention
 from bot.slack.notifier import SlackNotifier
-from bot.slack.outbox import GroupMessage, SlackTables
 from bot.slack.payloads import BlockAction, InteractionPayload
 from bot.slack.render import MAX_OUTCOMES, offered_buttons, target_ref
+from bot.slack.tables import GroupMessage, SlackStore
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,11 @@ class Dispatcher:
         self,
         *,
         client: AsyncWebClient,
-        tables: SlackTables,
+        tables: SlackStore,
         notifier: SlackNotifier,
         authorizer: Authorizer,
         runner: ActionRunner,
-        audit: AuditLog,
+        audit: Audit,
         counter: Counter | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:

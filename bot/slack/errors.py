@@ -1,7 +1,8 @@
 """What a failed Slack call means for the sender: wait how long, retry, or give up.
 
 Pure; used by `slack.sender`. A 429 carries Retry-After; 5xx, Slack's transient error
-codes and network errors are worth another try; anything else is permanent.
+codes and network errors are worth another try; anything else is permanent. A timeout or
+a dropped connection leaves the outcome unknown: a post may have been made.
 """
 
 from __future__ import annotations
@@ -38,3 +39,18 @@ def transient(exc: Exception) -> bool:
         status = exc.response.status_code
         return status == 429 or status >= 500 or exc.response.get("error") in TRANSIENT
     return isinstance(exc, aiohttp.ClientError | TimeoutError)
+
+
+def outcome_unknown(exc: Exception) -> bool:
+    """True when the call may have reached Slack and done its work: a timeout or a dropped
+    connection after the request left. A refused connection (nothing left) and Slack's own
+    answers (an error code, a status) are known outcomes."""
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return False
+    return isinstance(
+        exc,
+        TimeoutError
+        | aiohttp.ServerDisconnectedError
+        | aiohttp.ClientOSError
+        | aiohttp.ClientPayloadError,
+    )

@@ -23,10 +23,10 @@ from bot.model.report import TriageReport
 from bot.model.signal_evidence import MetricsEvidence
 from bot.slack.buttons import group_id
 from bot.slack.mrkdwn import escape, trusted_hosts
-from bot.slack.outbox import GroupMessage, Op, SlackTables
 from bot.slack.render import render_message
 from bot.slack.routing import choose_channel, mentions_for
 from bot.slack.sender import Sender
+from bot.slack.tables import GroupMessage, Op, SlackStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class SlackNotifier:
     def __init__(
         self,
         client: AsyncWebClient,
-        tables: SlackTables,
+        tables: SlackStore,
         settings: Settings,
         chart: Chart | None = None,
         sender: Sender | None = None,
@@ -48,7 +48,7 @@ class SlackNotifier:
         self._settings = settings
         self._chart = chart
         self._locks: dict[str, asyncio.Lock] = {}
-        self.sender = sender or Sender(client, tables, settings)
+        self.sender = sender or Sender(client, tables, settings.slack, settings.slack_channel)
 
     # --- what callers use ----------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""The Slack tables in the store: the outbox of pending sends and one row per group message.
+"""The Slack tables on SQLite: the outbox of pending sends and one row per group message.
 
-Called by `slack.notifier` (enqueue), `slack.sender` (heads, send, mark) and
-`slack.dispatch` (message state); `api` reads what is undelivered and why.
+The embedded (one process) `bot.slack.tables.SlackStore`; `slack.pg_outbox` is the
+PostgreSQL one. Called by `slack.notifier` (enqueue), `slack.sender` (heads, claim,
+outcome) and `slack.dispatch` (message state); `api` reads what is undelivered and why.
 Every Slack write goes through the outbox first, so a restart resends what was pending;
 the group row keeps the message reference (channel, ts), the last report and the state
 people gave it, so a click can re-render the message without the worker.
@@ -10,12 +11,12 @@ people gave it, so a click can re-render the message without the worker.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from bot.model.report import TriageReport
 from bot.slack.render import MessageState
+from bot.slack.tables import GroupMessage, Head, MessageRef, Op
 from bot.store.group_commit import Statement
 from bot.store.sqlite import Store, now_text
 
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS slack_outbox (
     created_at TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    outcome_unknown INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS slack_outbox_pending ON slack_outbox(state, group_id, id);
 CREATE TABLE IF NOT EXISTS slack_messages (
@@ -44,47 +46,11 @@ CREATE TABLE IF NOT EXISTS slack_messages (
 );
 """
 
-OpKind = Literal["message", "reply", "chart"]
-
-
-@dataclass(frozen=True)
-class Op:
-    """One Slack write waiting in the outbox."""
-
-    kind: OpKind
-    channel: str
-    body: dict[str, Any]
-    data: bytes | None = None
-    id: int = 0
-
-
-@dataclass(frozen=True)
-class Head:
-    """The op of a group that may go next: its unsent message if any (the newest state
-    first; replies and charts need it posted), else its oldest unsent op."""
-
-    op_id: int
-    group_id: str
-    kind: OpKind
-    channel: str
-    ts: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class GroupMessage:
-    """What the store knows about a group's Slack message."""
-
-    group_id: str
-    group_key: str
-    channel: str
-    ts: str | None
-    report: TriageReport
-    state: MessageState
+__all__ = ["GroupMessage", "Head", "MessageRef", "Op", "SlackTables"]
 
 
 class SlackTables:
-    """The outbox and message rows, on the store's connection."""
+    """The outbox and message rows, on the store's connection (one process sends)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -92,6 +58,16 @@ class SlackTables:
     async def ensure(self) -> None:
         """Create the tables when missing."""
         await self._store.ensure_schema(SCHEMA)
+        async with self._store.connection.execute("PRAGMA table_info(slack_outbox)") as cur:
+            columns = {str(r[1]) for r in await cur.fetchall()}
+        if "outcome_unknown" not in columns:  # a table from before unknown outcomes
+            await self._store.write(
+                (
+                    "ALTER TABLE slack_outbox ADD COLUMN"
+                    " outcome_unknown INTEGER NOT NULL DEFAULT 0",
+                    (),
+                )
+            )
 
     async def save_group(
         self, group_id: str, report: TriageReport, channel: str, ops: list[Op]
@@ -133,21 +109,28 @@ class SlackTables:
             for r in rows
         ]
 
-    async def claim(self, op_ids: list[int]) -> list[Op]:
+    async def claim(self, group_id: str, op_ids: list[int]) -> list[Op]:
         """Mark ops as being sent and read their bodies after that: a newer rendering
         queued from now on takes a new row instead of replacing a body already on its way
         (which would then be marked sent without ever being sent)."""
         marks = ",".join("?" * len(op_ids))
         await self._store.write(
-            (f"UPDATE slack_outbox SET state = 'sending' WHERE id IN ({marks})", tuple(op_ids))
+            (
+                f"UPDATE slack_outbox SET state = 'sending' WHERE id IN ({marks})"
+                " AND group_id = ? AND state = 'pending'",
+                (*op_ids, group_id),
+            )
         )
         async with self._store.connection.execute(
-            f"SELECT id, kind, channel, body, data FROM slack_outbox WHERE id IN ({marks})"
-            " ORDER BY id",
+            "SELECT o.id, o.kind, o.channel, o.body, o.data, m.ts, o.outcome_unknown"
+            " FROM slack_outbox o JOIN slack_messages m ON m.group_id = o.group_id"
+            f" WHERE o.id IN ({marks}) AND o.state = 'sending' ORDER BY o.id",
             tuple(op_ids),
         ) as cur:
             rows = await cur.fetchall()
-        return [Op(r[1], str(r[2]), json.loads(r[3]), r[4], int(r[0])) for r in rows]
+        return [
+            Op(r[1], str(r[2]), json.loads(r[3]), r[4], int(r[0]), r[5], bool(r[6])) for r in rows
+        ]
 
     async def unclaim_all(self) -> None:
         """At start: what a stopped process was sending is pending again."""
@@ -155,13 +138,45 @@ class SlackTables:
             ("UPDATE slack_outbox SET state = 'pending' WHERE state = 'sending'", ())
         )
 
-    async def finish_many(self, op_ids: list[int], state: str, error: str | None = None) -> None:
-        """`finish` for several ops in one commit (merged replies)."""
+    async def sent(self, op_ids: list[int], ref: MessageRef | None) -> bool:
+        """Record the ops sent and where the message is, in one commit (one process
+        sends, so the claim is always ours)."""
+        marks = ",".join("?" * len(op_ids))
+        statements: list[Statement] = [
+            (
+                "UPDATE slack_outbox SET state = 'sent', attempts = attempts + 1,"
+                f" last_error = NULL, outcome_unknown = 0 WHERE id IN ({marks})"
+                " AND state = 'sending'",
+                tuple(op_ids),
+            )
+        ]
+        if ref is not None:
+            statements.append(
+                (
+                    "UPDATE slack_messages SET channel = ?, ts = ? WHERE group_id ="
+                    " (SELECT group_id FROM slack_outbox WHERE id = ?) AND ts IS ?",
+                    (ref.channel, ref.ts, op_ids[0], ref.previous),
+                )
+            )
+        await self._store.write(*statements)
+        return True
+
+    async def failed(self, op_ids: list[int], error: str, *, permanent: bool = False) -> None:
+        """Give claimed ops back (pending, tried again later) or bury them (dead)."""
+        await self._finish(op_ids, "dead" if permanent else "pending", error)
+
+    async def unknown(self, op_ids: list[int], error: str) -> None:
+        """A send that may have reached Slack: pending again, marked to look first."""
+        await self._finish(op_ids, "pending", error, unknown=True)
+
+    async def _finish(
+        self, op_ids: list[int], state: str, error: str, *, unknown: bool = False
+    ) -> None:
         sql = (
-            "UPDATE slack_outbox SET state = ?, attempts = attempts + 1, last_error = ?"
-            " WHERE id = ?"
+            "UPDATE slack_outbox SET state = ?, attempts = attempts + 1, last_error = ?,"
+            " outcome_unknown = MAX(outcome_unknown, ?) WHERE id = ?"
         )
-        await self._store.write(*((sql, (state, error, i)) for i in op_ids))
+        await self._store.write(*((sql, (state, error, int(unknown), i)) for i in op_ids))
 
     async def note(self, group_id: str, error: str) -> None:
         """Say why a group's pending ops cannot go yet (no channel), without a try."""
@@ -195,32 +210,6 @@ class SlackTables:
             str(r[0]): {"pending": int(r[1]), "dead": int(r[2]), "error": r[3], "since": r[4]}
             for r in rows
         }
-
-    async def pending_groups(self) -> list[str]:
-        """Groups with unsent ops."""
-        async with self._store.connection.execute(
-            "SELECT DISTINCT group_id FROM slack_outbox WHERE state = 'pending'"
-        ) as cur:
-            return [str(r[0]) for r in await cur.fetchall()]
-
-    async def finish(self, op_id: int, state: str, error: str | None = None) -> None:
-        """Mark an op sent, dead (permanent error) or still pending after a failed try."""
-        await self._store.write(
-            (
-                "UPDATE slack_outbox SET state = ?, attempts = attempts + 1, last_error = ?"
-                " WHERE id = ?",
-                (state, error, op_id),
-            )
-        )
-
-    async def set_ref(self, group_id: str, channel: str, ts: str) -> None:
-        """Remember where the group's message is."""
-        await self._store.write(
-            (
-                "UPDATE slack_messages SET channel = ?, ts = ? WHERE group_id = ?",
-                (channel, ts, group_id),
-            )
-        )
 
     async def load(self, group_id: str) -> GroupMessage | None:
         """The group's message row, if the group was ever notified."""

@@ -25,20 +25,19 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
+from bot.config_sections.slack import SlackSettings
+from bot.slack.delivery import SEND_TIMEOUT, Delivery
 from bot.slack.digest import Storm, render_digest
 from bot.slack.errors import describe as _error
+from bot.slack.errors import outcome_unknown as _unknown
 from bot.slack.errors import retry_after as _retry_after
 from bot.slack.errors import transient as _transient
-from bot.slack.limits import violations
-from bot.slack.outbox import GroupMessage, Head, Op, SlackTables
 from bot.slack.pace import Key, Pacer
 from bot.slack.routing import choose_channel
+from bot.slack.tables import GroupMessage, Head, Op, SlackStore
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +64,17 @@ class Sender:
     def __init__(
         self,
         client: AsyncWebClient,
-        tables: SlackTables,
-        settings: Settings,
+        tables: SlackStore,
+        slack: SlackSettings,
+        default_channel: str | None,
         clock: Callable[[], float] = time.monotonic,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
-        slack = settings.slack
         self._client = client
+        self._delivery = Delivery(client, send_timeout)
         self._tables = tables
-        self._settings = settings
+        self._slack = slack
+        self._default_channel = default_channel
         self._clock = clock
         self._pacer = Pacer(
             {
@@ -153,7 +155,7 @@ class Sender:
         sent = self._rerouted
         self._rerouted = False
         wall = datetime.now(UTC)
-        window = self._settings.slack.reply_window_seconds
+        window = self._slack.reply_window_seconds
         for head in heads:
             now = self._clock()
             wait = self._pacer.wait(_key(head), now)
@@ -176,9 +178,8 @@ class Sender:
         if head.channel:
             return True
         stored = await self._tables.load(head.group_id)
-        slack = self._settings.slack
         labels = stored.report.common_labels if stored else {}
-        channel = choose_channel(labels, slack.routes, self._settings.slack_channel)
+        channel = choose_channel(labels, self._slack.routes, self._default_channel)
         if channel:
             await self._tables.set_channel(head.group_id, channel)
             self._rerouted = True  # the next turn sees it with its channel
@@ -198,71 +199,37 @@ class Sender:
             batch = [op for op in ops if op.kind == "reply"]
         if not batch:
             return
-        batch = await self._tables.claim([op.id for op in batch])
+        batch = await self._tables.claim(head.group_id, [op.id for op in batch])
+        if not batch:  # another replica took them first
+            return
         ids = [op.id for op in batch]
         try:
-            await self._send(head, batch)
+            ref = await self._delivery.send(head, batch)
         except Exception as exc:
-            await self._failed(head, ids, exc)
+            await self._failed(head, batch, exc)
         else:
-            await self._tables.finish_many(ids, "sent")
+            if not await self._tables.sent(ids, ref):
+                log.warning("send recorded by another replica", extra={"group": head.group_id})
 
-    async def _failed(self, head: Head, ids: list[int], exc: Exception) -> None:
+    async def _failed(self, head: Head, batch: list[Op], exc: Exception) -> None:
+        ids = [op.id for op in batch]
         error = _error(exc)
         retry_after = _retry_after(exc)
         now = self._clock()
         if retry_after is not None:
             self._pacer.block(_key(head), now + retry_after, drain=True)
         elif _transient(exc):
-            self._pacer.block(_key(head), now + self._settings.slack.retry_interval_seconds)
+            self._pacer.block(_key(head), now + self._slack.retry_interval_seconds)
         else:
             log.error("slack send failed", extra={"group": head.group_id, "error": error})
-            await self._tables.finish_many(ids, "dead", error)
+            await self._tables.failed(ids, error, permanent=True)
             return
         log.warning("slack send deferred", extra={"group": head.group_id, "error": error})
-        await self._tables.finish_many(ids, "pending", error)
-
-    async def _send(self, head: Head, batch: list[Op]) -> None:
-        op = batch[0]
-        if op.kind == "message":
-            await self._send_message(head, op)
-            return
-        if head.ts is None:
-            raise ValueError("the group's message was never posted")
-        if op.kind == "reply":
-            text = "\n".join(str(o.body["text"]) for o in batch)
-            await self._client.chat_postMessage(channel=head.channel, thread_ts=head.ts, text=text)
-            return
-        await self._client.files_upload_v2(
-            channel=head.channel,
-            thread_ts=head.ts,
-            file=op.data or b"",
-            filename=str(op.body.get("filename", "chart.png")),
-            title=str(op.body.get("title", "chart")),
-        )
-
-    async def _send_message(self, head: Head, op: Op) -> None:
-        body = op.body
-        broken = violations(body)
-        if broken:  # render guarantees this; a guard so Slack never sees a bad message
-            raise ValueError("message breaks Slack limits: " + "; ".join(broken[:3]))
-        common: dict[str, Any] = {
-            "text": body["text"],
-            "blocks": body["blocks"],
-            "attachments": body["attachments"],
-        }
-        if head.ts is not None:
-            try:
-                await self._client.chat_update(channel=head.channel, ts=head.ts, **common)
-                return
-            except SlackApiError as exc:
-                if exc.response.get("error") != "message_not_found":
-                    raise
-                log.warning("message gone; posting a new one", extra={"group": head.group_id})
-        resp = await self._client.chat_postMessage(
-            channel=head.channel, unfurl_links=False, unfurl_media=False, **common
-        )
-        await self._tables.set_ref(head.group_id, str(resp["channel"]), str(resp["ts"]))
+        if batch[0].kind == "message" and _unknown(exc):
+            # It may have been posted: the next try looks for it before posting again.
+            await self._tables.unknown(ids, error)
+        else:
+            await self._tables.failed(ids, error)
 
     # --- storm digest -----------------------------------------------------------------
 
@@ -301,7 +268,7 @@ class Sender:
                 storm.digest_ts[channel] = str(resp["ts"])
         except Exception as exc:
             retry_after = _retry_after(exc)
-            backoff = retry_after or self._settings.slack.retry_interval_seconds
+            backoff = retry_after or self._slack.retry_interval_seconds
             self._pacer.block(key, now + backoff, drain=retry_after is not None)
             log.warning("digest deferred", extra={"channel": channel, "error": _error(exc)})
             return retry_after or 1.0

@@ -2,7 +2,8 @@
 
 `app` builds one of the two (`bot.store.sqlite.Store` by default,
 `bot.store.postgres.store.PostgresStore` when `TRIAGE_BOT_DATABASE_URL` is set); the
-receiver, the worker and the API see only this shape. tests/store/ runs one suite against both.
+receiver, the worker (`triage.processing`) and the API see only this shape. tests/store/
+runs one suite against both.
 """
 
 from __future__ import annotations
@@ -62,3 +63,12 @@ class NotificationStore(Protocol):
 
     async def list_triages(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent triages, newest first, as the API shows them."""
+
+    async def failed_attempt(self, notification_id: int, error: str) -> int:
+        """Count one failed triage of a notification; how many so far, this one included."""
+
+    async def unreachable(self) -> str | None:
+        """Why the store cannot take writes now, in a few words (None: it can).
+
+        Cheap enough for every webhook and readiness probe (PostgreSQL: cached ~1 s).
+        """

@@ -62,7 +62,18 @@ CREATE TABLE IF NOT EXISTS triages (
     report TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS triages_updated ON triages(updated_at);
+CREATE TABLE IF NOT EXISTS triage_attempts (
+    notification_id INTEGER PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 """
+_TRIAGE_COLUMNS = (
+    "group_key", "status", "alertname", "severity", "alert_count", "truncated_alerts",
+    "verdict", "confidence", "notifications", "first_seen", "updated_at", "resolved_at",
+    "summary",
+)  # fmt: skip
 
 
 def now_text() -> str:
@@ -205,6 +216,27 @@ class Store:
             )
         )
 
+    async def failed_attempt(self, notification_id: int, error: str) -> int:
+        """Count one failed triage of a notification; how many so far, this one included."""
+        await self.write(
+            (
+                "INSERT INTO triage_attempts (notification_id, attempts, last_error, updated_at)"
+                " VALUES (?, 1, ?, ?) ON CONFLICT(notification_id) DO UPDATE SET"
+                " attempts = attempts + 1, last_error = excluded.last_error,"
+                " updated_at = excluded.updated_at",
+                (notification_id, error, now_text()),
+            )
+        )
+        async with self._db.execute(
+            "SELECT attempts FROM triage_attempts WHERE notification_id = ?", (notification_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 1
+
+    async def unreachable(self) -> str | None:
+        """Why the store cannot take writes now (None: it can); a local file: open or not."""
+        return None if self.is_open else "store is not open"
+
     # --- triages -------------------------------------------------------------------------
 
     async def get_report(self, group_key: str) -> TriageReport | None:
@@ -271,19 +303,4 @@ class Store:
             (limit,),
         ) as cur:
             rows = await cur.fetchall()
-        keys = [
-            "group_key",
-            "status",
-            "alertname",
-            "severity",
-            "alert_count",
-            "truncated_alerts",
-            "verdict",
-            "confidence",
-            "notifications",
-            "first_seen",
-            "updated_at",
-            "resolved_at",
-            "summary",
-        ]
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [dict(zip(_TRIAGE_COLUMNS, row, strict=True)) for row in rows]

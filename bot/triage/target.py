@@ -88,7 +88,7 @@ def _from_knative(labels: Mapping[str, str], names: TargetLabels) -> str | None:
 class NameGuard:
     """A collector that asks the cluster only when every name in the alert's labels is valid.
 
-    `sources.open_pipeline` wraps each Kubernetes collector in one. The target already
+    `sources.build_pipeline` wraps each Kubernetes collector in one. The target already
     leaves bad names out; the guard makes the reason a note on the triage (a label like
     `namespace=".."` is named, with why) instead of reads of whatever the rest points at.
     """

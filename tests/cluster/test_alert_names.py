@@ -1,7 +1,8 @@
 """Names from alert labels: a bad one becomes a note on the triage, never a request.
 
-Through the real composition (`sources.open_pipeline`), the real kubernetes-asyncio client
-and the wire-level fake API server, which records every request it receives.
+Through the real composition (`assembly.open_clients`, `sources.build_pipeline`), the real
+kubernetes-asyncio client and the wire-level fake API server, which records every request
+it receives.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.assembly import open_clients
 from bot.cluster.client import open_api_client
 from bot.cluster.reader import KubeReader
 from bot.model.alert import Notification
@@ -19,7 +21,7 @@ from bot.model.collector import CollectorError
 from bot.model.names import is_dns1123_label, is_dns1123_subdomain
 from bot.model.report import TriageReport
 from bot.model.target import TargetLabels
-from bot.sources import open_pipeline
+from bot.sources import build_pipeline
 from bot.triage.target import rejected_names, resolve_target
 from tests.cluster.conftest import cluster_settings
 from tests.fakes.fake_kube import FakeKube
@@ -90,7 +92,7 @@ async def _triage(kube: FakeKube, tmp_path: Path, labels: dict[str, str]) -> Tri
         alert["labels"] = payload["commonLabels"]
     settings = cluster_settings(kube.write_kubeconfig(tmp_path / "kubeconfig"))
     async with AsyncExitStack() as stack:
-        pipeline = await open_pipeline(settings, stack)
+        pipeline = build_pipeline(settings, await open_clients(settings, stack))
         return await pipeline.run(Notification.model_validate(payload))
 
 

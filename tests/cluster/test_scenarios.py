@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.assembly import open_clients
 from bot.cluster.factory import cluster_collectors
 from bot.config import ConfigError, Settings
 from bot.model.alert import Notification
@@ -16,7 +17,7 @@ from bot.model.cluster_evidence import EventsEvidence, LogsEvidence, PodsEvidenc
 from bot.model.kserve_evidence import InferenceServiceEvidence
 from bot.model.report import TriageReport
 from bot.model.signal_evidence import DriftEvidence, FeatureDrift
-from bot.sources import open_pipeline
+from bot.sources import build_pipeline
 from tests.cluster.conftest import Triage, run_triage
 from tests.fakes.fake_kube import FakeKube, unused_kubeconfig
 from tests.fakes.kube_scenarios import (
@@ -250,10 +251,12 @@ async def test_no_workload_in_labels_reads_nothing(kube: FakeKube, triage: Triag
 
 
 async def test_no_cluster_configured_means_no_kubernetes_collectors(tmp_path: Path) -> None:
-    # `sources.open_pipeline` asks `Settings.cluster_configured`; the factory only builds.
+    # `assembly.open_clients` asks `Settings.cluster_configured`; the factory only builds.
     settings = Settings(in_cluster=False, data_dir=tmp_path)
     async with AsyncExitStack() as stack:
-        pipeline = await open_pipeline(settings, stack)
+        clients = await open_clients(settings, stack)
+        assert clients.kube is None
+        pipeline = build_pipeline(settings, clients)
         report = await pipeline.run(Notification.model_validate(alert_payload(FIXTURE_ALERT_START)))
     assert [r.collector for r in report.results] == []
 

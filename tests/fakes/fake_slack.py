@@ -16,7 +16,13 @@ slack-sdk's block models, `invalid_blocks`, `msg_too_long`); with `limits` set t
 answers 429 + Retry-After past Slack's per-channel and per-method rates, and counts them
 in `rate_limited`.
 
-Served: chat.postMessage, chat.update, chat.postEphemeral, auth.test,
+A stalled answer (`stall`) does the work and then answers late, as Slack does when a
+request times out after it arrived: the client sees a timeout, the message exists.
+Messages keep the `metadata` they were posted with; `conversations.history` returns a
+channel's top-level messages newest first, with their metadata only when asked
+(`include_all_metadata`), paged by `limit` and `cursor`, bounded by `oldest`/`latest`.
+
+Served: chat.postMessage, chat.update, chat.postEphemeral, conversations.history, auth.test,
 files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
 `files_upload_v2` calls), usergroups.users.list, apps.connections.open and a websocket
 that plays Socket Mode (`push` an envelope, `acks` holds the answers).
@@ -27,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,6 +42,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
+from tests.fakes.slack_history import history_page
 from tests.fakes.slack_rules import RateLimits, message_problem
 
 BOT_TOKEN = "xoxb-test-token"
@@ -49,6 +57,7 @@ class Call:
     args: dict[str, Any]
     content_type: str
     token: str
+    agent: str = ""  # the User-Agent: which client (replica) called
 
 
 @dataclass
@@ -72,6 +81,7 @@ class Message:
     attachments: list[Any]
     thread_ts: str | None = None
     edits: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -85,6 +95,7 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    stalls: dict[str, list[float]] = field(default_factory=dict)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     limits: RateLimits | None = None
@@ -100,6 +111,10 @@ class FakeSlack:
             status, error or ("ratelimited" if status == 429 else ""), retry_after, times
         )
         self.failures.setdefault(method, []).append(failure)
+
+    def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Do the next `times` calls of `method`, then answer each `seconds` late."""
+        self.stalls.setdefault(method, []).extend([seconds] * times)
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Requests received, optionally of one method, oldest first."""
@@ -137,7 +152,7 @@ class FakeSlack:
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
             args.update({k: v for k, v in form.items() if isinstance(v, str)})
-            for key in ("blocks", "attachments"):
+            for key in ("blocks", "attachments", "metadata"):
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
         return args
@@ -147,7 +162,8 @@ class FakeSlack:
         args = await self._args(request)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") or str(args.pop("token", ""))
-        call = Call(method, args, request.content_type, token)
+        agent = request.headers.get("User-Agent", "")
+        call = Call(method, args, request.content_type, token, agent)
         self.calls_log.append(call)
         wait = self.limits.retry_after(method, args) if self.limits else None
         if wait is not None:
@@ -174,7 +190,11 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response(handler(args))
+        answer = handler(args)
+        delays = self.stalls.get(method)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
+        return web.json_response(answer)
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://fake.slack/", "team": "Fake", "user": "triage-bot",
@@ -190,12 +210,23 @@ class FakeSlack:
         thread = args.get("thread_ts")
         if thread and (channel, thread) not in self.messages:
             return {"ok": False, "error": "thread_not_found"}
-        ts = f"{1764000000 + next(self._ts)}.000100"
+        ts = self._new_ts()
         message = Message(channel, ts, str(args.get("text", "")), args.get("blocks", []),
-                          args.get("attachments", []), thread)  # fmt: skip
+                          args.get("attachments", []), thread, metadata=args.get("metadata"),
+                          )  # fmt: skip
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts,
                 "message": {"type": "message", "text": message.text, "ts": ts}}  # fmt: skip
+
+    def _new_ts(self) -> str:
+        # Slack's ts is the posting time: `oldest`/`latest` in conversations.history bound it.
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        return history_page(self.channel_messages(channel), args)
 
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         key = (str(args.get("channel", "")), str(args.get("ts", "")))
@@ -215,7 +246,7 @@ class FakeSlack:
         if not args.get("user") or not args.get("channel"):
             return {"ok": False, "error": "user_not_in_channel"}
         self.ephemeral.append(args)
-        return {"ok": True, "message_ts": f"{1764000000 + next(self._ts)}.000200"}
+        return {"ok": True, "message_ts": self._new_ts()}
 
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("filename") or not str(args.get("length", "")).isdigit():

@@ -76,7 +76,7 @@ def plain_objects() -> list[dict[str, Any]]:
 
 
 # Every kustomization a user can build: the default, the plain variant, the overlays.
-VARIANTS = ("", "plain", "overlays/example")
+VARIANTS = ("", "plain", "overlays/example", "overlays/ha-example")
 COMPONENTS = tuple(sorted(p.name for p in (MANIFESTS / "components").iterdir() if p.is_dir()))
 
 

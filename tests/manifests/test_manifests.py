@@ -28,6 +28,9 @@ KNOWN_ENV = {
     "TRIAGE_BOT_PROMETHEUS_URL",
     "TRIAGE_BOT_ALERTMANAGER_URL",
     "MPLCONFIGDIR",
+    # components/ha: the shared store and the replica's name (from the downward API)
+    "TRIAGE_BOT_DATABASE_URL",
+    "POD_NAME",
 }
 
 

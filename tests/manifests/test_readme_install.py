@@ -2,16 +2,19 @@
 
 Each command of the install block is carried out the way kubectl would against a real
 cluster, through kubernetes-asyncio and the wire-level fake (tests/fakes/fake_kube.py):
-`create namespace`, `create secret generic --from-literal`, `label namespace`, and
+`create namespace`, `create secret generic --from-literal`, `patch secret --type merge`,
+`label namespace`, and
 `apply -k` (the objects `kubectl kustomize` renders, in its order). A line this test does
 not know fails it, so the README cannot grow a step nobody checked. Then: every object
 landed in a namespace that existed, the apply never touched the user's Secret, the Secret
 holds every key the Deployment requires, and the names line up (image, RoleBindings,
-the payload logger's namespace label).
+the payload logger's namespace label). The "High availability" block is followed after
+it (`patch secret` adds the database URL, the HA overlay is applied).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import tomllib
@@ -27,10 +30,11 @@ from tests.manifests.conftest import MANIFESTS, ROOT, kustomize
 README = ROOT / "README.md"
 
 
-def install_commands() -> list[list[str]]:
-    """The install block's commands, continuation lines joined, comments dropped."""
+def install_commands(heading: str = "## Install on a cluster") -> list[list[str]]:
+    """The first sh block's commands under `heading`, continuation lines joined, comments
+    dropped."""
     text = README.read_text()
-    section = text[text.index("## Install on a cluster") :]
+    section = text[text.index(heading) :]
     block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
     assert block is not None, "no sh block in the install section"
     joined = block.group(1).replace("\\\n", " ")
@@ -93,6 +97,10 @@ class Kubectl:
                 meta = {"name": name, "namespace": ns}
                 body = {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "stringData": data}
                 await self.send("POST", f"/api/v1/namespaces/{ns}/secrets", body)
+            case ["kubectl", "-n", ns, "patch", "secret", name, "--type", "merge", "-p", merge]:
+                assert self.kube.get("v1", "secrets", ns, name) is not None, f"no secret {name}"
+                path = f"/api/v1/namespaces/{ns}/secrets/{name}"
+                await self.send("PATCH", path, json.loads(merge), "application/merge-patch+json")
             case ["kubectl", "label", "namespace", name, label]:
                 assert self.exists(name), f"labelling namespace {name}, which does not exist"
                 key, value = label.split("=", 1)
@@ -185,3 +193,35 @@ def test_the_interpreter_refuses_an_unknown_step() -> None:
     kubectl = Kubectl(FakeKube(), api=None)
     with pytest.raises(AssertionError, match="does not follow"):
         asyncio.run(kubectl.run(["helm", "install", "triage-bot", "."]))
+
+
+async def test_readme_ha_install_adds_the_database_url_and_two_replicas(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    kube.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "models"}})
+    api = await open_api_client(kube.write_kubeconfig(tmp_path / "kubeconfig"))
+    kubectl = Kubectl(kube, api)
+    try:
+        for argv in install_commands():
+            await kubectl.run(argv)
+        first = len(kubectl.applied)
+        ha_commands = install_commands("### High availability (PostgreSQL)")
+        assert ["kubectl", "apply", "-k", "manifests/overlays/ha-example"] in ha_commands
+        for argv in ha_commands:
+            await kubectl.run(argv)
+    finally:
+        await api.close()
+
+    ha_applied = kubectl.applied[first:]
+    [deployment] = [o for o in ha_applied if o["kind"] == "Deployment"]
+    assert deployment["spec"]["replicas"] == 2
+    secret = kube.get("v1", "secrets", "triage-bot", "triage-bot-secrets")
+    assert secret is not None
+    # the Secret now holds every key the HA Deployment requires, the URL among them
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    refs = [e["valueFrom"]["secretKeyRef"] for e in env if "secretKeyRef" in e.get("valueFrom", {})]
+    required = {r["key"] for r in refs if not r.get("optional")}
+    assert "database-url" in required and required <= _secret_keys(secret)
+    assert secret["stringData"]["database-url"].startswith("postgresql://")
+    # nothing of the HA variant asks for SQLite's volume
+    assert "PersistentVolumeClaim" not in {o["kind"] for o in ha_applied}

@@ -1,8 +1,12 @@
-"""Fixtures of the Slack tests: the fake Slack, a database and settings pointing at both."""
+"""Fixtures of the Slack tests: the fake Slack, a database and settings pointing at both.
+
+`tables` is the Slack tables on each back end (SQLite's `SlackTables`, PostgreSQL's
+`PgSlackTables` on a database of its own), so every test that sends through the outbox
+runs on both; `outbox_rows` reads the outbox rows of whichever it is."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +18,17 @@ from bot.config import Settings
 from bot.slack.client import make_client
 from bot.slack.notifier import SlackNotifier
 from bot.slack.outbox import SlackTables
+from bot.slack.pg_outbox import PgSlackTables
+from bot.slack.tables import SlackStore
+from bot.store.postgres.store import PostgresStore
 from bot.store.sqlite import Store
 from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, running_fake_slack
+from tests.postgres_fixtures import _create_database, _drop_database
+from tests.store.postgres_server import PostgresServer
 
 MakeSettings = Callable[..., Settings]
+Rows = Callable[[], Awaitable[list[tuple[Any, ...]]]]
+OUTBOX_ROWS = "SELECT kind, state, attempts, last_error FROM slack_outbox ORDER BY id"
 
 
 @pytest.fixture
@@ -60,16 +71,47 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(
+    request: pytest.FixtureRequest, store: Store
+) -> AsyncIterator[tuple[SlackStore, Rows]]:
+    """The Slack tables on one back end, and a reader of its outbox rows."""
+    if request.param == "sqlite":
+        tables = SlackTables(store)
+        await tables.ensure()
+
+        async def sqlite_rows() -> list[tuple[Any, ...]]:
+            async with store.connection.execute(OUTBOX_ROWS) as cur:
+                return [tuple(row) for row in await cur.fetchall()]
+
+        yield tables, sqlite_rows
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = await _create_database(server)
+    pg = PostgresStore(server.url(name))
+    await pg.open()
+
+    async def pg_rows() -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await pg.pool.fetch(OUTBOX_ROWS)]
+
+    yield PgSlackTables(pg.pool, "replica-test"), pg_rows
+    await pg.close()
+    await _drop_database(server, name)
+
+
 @pytest.fixture
-async def tables(store: Store) -> SlackTables:
-    t = SlackTables(store)
-    await t.ensure()
-    return t
+def tables(backend: tuple[SlackStore, Rows]) -> SlackStore:
+    return backend[0]
+
+
+@pytest.fixture
+def outbox_rows(backend: tuple[SlackStore, Rows]) -> Rows:
+    return backend[1]
 
 
 @pytest.fixture
 async def make_notifier(
-    make_settings: MakeSettings, session: aiohttp.ClientSession, tables: SlackTables
+    make_settings: MakeSettings, session: aiohttp.ClientSession, tables: SlackStore
 ) -> AsyncIterator[Callable[..., SlackNotifier]]:
     """Notifiers whose senders run (unless `start=False`) until the test ends."""
     made: list[SlackNotifier] = []
@@ -99,7 +141,10 @@ def make_service(make_settings: MakeSettings, tmp_path: Path) -> Callable[..., A
     from aiohttp.test_utils import TestClient, TestServer
     from prometheus_client import CollectorRegistry
 
-    from bot.slack.service import SlackService
+    from bot.actions.audit import AuditLog
+    from bot.actions.ledger import Ledger
+    from bot.assembly import build_actions, open_clients
+    from bot.slack.service import SlackService, SlackTablesOf
 
     @asynccontextmanager
     async def build(**overrides: Any) -> AsyncIterator[tuple[SlackService, TestClient[Any, Any]]]:
@@ -108,7 +153,18 @@ def make_service(make_settings: MakeSettings, tmp_path: Path) -> Callable[..., A
             store = Store(tmp_path / "store.sqlite3")
             await store.open()
             stack.push_async_callback(store.close)
-            service = SlackService(settings, store, CollectorRegistry())
+            # Wired as `app` wires it: the same clients and actions, the SQLite tables.
+            clients = await open_clients(settings, stack)
+            tables, audit, ledger = SlackTables(store), AuditLog(store), Ledger(store)
+            for part in (tables, audit, ledger):
+                await part.ensure()
+            service = SlackService(
+                settings,
+                SlackTablesOf(tables, audit, ledger),
+                clients.session,
+                build_actions(settings, clients),
+                CollectorRegistry(),
+            )
             app = web.Application()
             app.add_routes(service.routes())
             client = TestClient(TestServer(app))

@@ -7,6 +7,7 @@ Signed requests through `POST /slack/interactions`, checked with slack-sdk's own
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
@@ -14,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.actions.audit import feedback_for
 from bot.model.change import Change
 from bot.slack.buttons import ButtonPayload, group_id
+from bot.store.sqlite import Store
 from tests.fakes.fake_slack import FakeSlack, Message
 from tests.slack.clicks import SECRET, audit, click_payload, signed, until
 from tests.slack.reports import GROUP_KEY, drift, isvc, report
@@ -34,7 +36,7 @@ async def send(client: Any, payload: dict[str, Any]) -> None:
 
 
 async def test_feedback_is_audited_with_who_and_when_and_readable_back(
-    slack: FakeSlack, make_service: Any
+    slack: FakeSlack, make_service: Any, tmp_path: Path
 ) -> None:
     async with make_service() as (service, client):
         message = await posted(service, slack)
@@ -47,10 +49,16 @@ async def test_feedback_is_audited_with_who_and_when_and_readable_back(
             ("feedback", "right", "U1"),
             ("feedback", "wrong", "U7"),
         }
-        answers = await feedback_for(service._store, GROUP_KEY)
-        assert [(a.user_id, a.verdict_ok) for a in answers] == [("U1", True), ("U7", False)]
-        assert all(a.at.tzinfo is not None for a in answers)
-        assert await feedback_for(service._store, "another group") == []
+        # Read back as `export-case` does: from the store file (the service's, make_service).
+        store = Store(tmp_path / "store.sqlite3")
+        await store.open()
+        try:
+            answers = await feedback_for(store, GROUP_KEY)
+            assert [(a.user_id, a.verdict_ok) for a in answers] == [("U1", True), ("U7", False)]
+            assert all(a.at.tzinfo is not None for a in answers)
+            assert await feedback_for(store, "another group") == []
+        finally:
+            await store.close()
 
 
 async def test_a_click_from_another_channel_is_refused(slack: FakeSlack, make_service: Any) -> None:

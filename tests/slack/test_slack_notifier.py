@@ -10,10 +10,8 @@ import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
-import aiosqlite
 import pytest
 from slack_sdk.errors import SlackApiError
 
@@ -23,17 +21,12 @@ from bot.promql.chart import render_chart
 from bot.slack.buttons import group_id
 from bot.slack.client import make_client
 from bot.slack.notifier import SlackNotifier
-from bot.slack.outbox import SlackTables
+from bot.slack.tables import SlackStore
 from tests.fakes.fake_slack import FakeSlack
-from tests.slack.conftest import MakeSettings
+from tests.slack.conftest import MakeSettings, Rows
 from tests.slack.reports import GROUP_KEY, T0, drift, isvc, report
 
 MakeNotifier = Callable[..., SlackNotifier]
-
-
-async def outbox_rows(db: aiosqlite.Connection) -> list[tuple[Any, ...]]:
-    async with db.execute("SELECT kind, state, attempts, last_error FROM slack_outbox") as cur:
-        return [tuple(row) for row in await cur.fetchall()]
 
 
 async def test_first_notification_posts_one_message_through_a_429(
@@ -102,13 +95,13 @@ async def test_server_errors_are_retried(slack: FakeSlack, make_notifier: MakeNo
 async def test_restart_resends_what_the_outbox_kept(
     slack: FakeSlack,
     make_notifier: MakeNotifier,
-    db: aiosqlite.Connection,
+    outbox_rows: Rows,
 ) -> None:
     first = make_notifier(start=False)  # a process that stopped before its sender sent
     await first.notify(report(), Change("new"))  # accepted: it is in the outbox
     await first.notify(report(), Change("update", ("pods restarted",)))
     assert slack.calls() == []
-    rows = await outbox_rows(db)
+    rows = await outbox_rows()
     assert [(r[0], r[1]) for r in rows] == [("message", "pending"), ("reply", "pending")]
 
     second = make_notifier()  # a new process on the same database
@@ -116,18 +109,18 @@ async def test_restart_resends_what_the_outbox_kept(
     [message] = slack.channel_messages("C1")
     [reply] = slack.thread("C1", message.ts)
     assert reply.text == "Changed: pods restarted"
-    assert [r[1] for r in await outbox_rows(db)] == ["sent", "sent"]
+    assert [r[1] for r in await outbox_rows()] == ["sent", "sent"]
 
 
 async def test_permanent_errors_are_not_retried(
-    slack: FakeSlack, make_notifier: MakeNotifier, db: aiosqlite.Connection
+    slack: FakeSlack, make_notifier: MakeNotifier, outbox_rows: Rows
 ) -> None:
     notifier = make_notifier()
     slack.fail("chat.postMessage", error="invalid_blocks")
     await notifier.notify(report(), Change("new"))
     await notifier.sender.idle()
     assert len(slack.calls("chat.postMessage")) == 1
-    assert await outbox_rows(db) == [("message", "dead", 1, "invalid_blocks")]
+    assert await outbox_rows() == [("message", "dead", 1, "invalid_blocks")]
 
 
 async def test_deleted_message_is_posted_again(
@@ -169,13 +162,13 @@ async def test_routes_by_labels_and_mentions_by_severity(
 
 async def test_without_a_channel_the_message_waits_and_goes_once_one_is_set(
     slack: FakeSlack, make_settings: MakeSettings, make_notifier: MakeNotifier,
-    db: aiosqlite.Connection, tables: SlackTables,
+    outbox_rows: Rows, tables: SlackStore,
 ) -> None:  # fmt: skip
     held = make_notifier(make_settings(slack_channel=None))
     await held.notify(report(), Change("new"))  # no exception: the triage goes on
     await held.sender.idle()
     assert slack.calls() == []
-    [row] = await outbox_rows(db)
+    [row] = await outbox_rows()
     assert row[1] == "pending" and "no Slack channel" in row[3]
     assert list(await tables.undelivered()) == [GROUP_KEY]
     await held.close()
@@ -212,7 +205,7 @@ async def test_chart_is_uploaded_into_the_thread(
 
 
 async def test_refresh_and_reply_use_the_stored_message(
-    slack: FakeSlack, make_notifier: MakeNotifier, tables: SlackTables
+    slack: FakeSlack, make_notifier: MakeNotifier, tables: SlackStore
 ) -> None:
     notifier = make_notifier()
     await notifier.notify(report(), Change("new"))

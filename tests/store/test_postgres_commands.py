@@ -13,9 +13,10 @@ from bot.actions.audit import AuditEntry, AuditLog
 from bot.actions.ledger import Ledger
 from bot.actions.pg_ledger import PostgresLedger
 from bot.cli import main
-from bot.slack.outbox import Op, SlackTables
+from bot.slack.outbox import SlackTables
+from bot.slack.pg_outbox import PgSlackTables
+from bot.slack.tables import MessageRef, Op
 from bot.store.postgres.migrations import MIGRATIONS
-from bot.store.postgres.outbox import Outbox
 from bot.store.postgres.store import PostgresStore
 from bot.store.sqlite import Store
 from tests.slack.reports import report
@@ -28,7 +29,7 @@ def _config(tmp_path: Path) -> str:
     return str(config)
 
 
-async def test_check_config_opens_and_migrates_postgres_then_says_serve_does_not_run_on_it(
+async def test_check_config_opens_and_migrates_postgres_and_says_ok(
     postgres_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -36,9 +37,8 @@ async def test_check_config_opens_and_migrates_postgres_then_says_serve_does_not
 ) -> None:
     monkeypatch.setenv("TRIAGE_BOT_DATABASE_URL", postgres_url)
     code = await asyncio.to_thread(main, ["check-config", "--config", _config(tmp_path)])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "opened and is migrated" in err and "unset it to run on SQLite" in err
+    assert code == 0
+    assert "configuration OK" in capsys.readouterr().out
     store = PostgresStore(postgres_url)
     await store.open()  # the schema is there: the check ran the migrations
     try:
@@ -82,8 +82,11 @@ async def _sqlite_installation(path: Path) -> tuple[int, int]:
         await store.save_report(report(group_key="g1"), finished=done)
         slack = SlackTables(store)
         await slack.ensure()
-        await slack.save_group("G1", report(group_key="g1"), "#alerts", [])
-        await slack.set_ref("G1", "#alerts", "1700000000.000100")
+        first = [Op("message", "#alerts", {"text": "first"})]
+        await slack.save_group("G1", report(group_key="g1"), "#alerts", first)
+        [head] = await slack.heads()
+        await slack.claim("G1", [head.op_id])
+        await slack.sent([head.op_id], MessageRef("#alerts", "1700000000.000100", None))
         await slack.save_group(
             "G1", report(group_key="g1"), "#alerts", [Op("message", "#alerts", {"text": "x"})]
         )
@@ -121,8 +124,11 @@ async def test_migrate_store_moves_a_sqlite_installation_and_refuses_a_second_ti
         assert not (await store.accept("g1", "firing", "k1", "{}")).is_new
         # New rows are numbered past the copied ones.
         assert (await store.accept("g3", "firing", "k3", "{}")).id > pending
-        assert await Outbox(store.pool, "r").message_ts("G1") == "1700000000.000100"
-        (op,) = await Outbox(store.pool, "r").claim()
+        tables = PgSlackTables(store.pool, "r")
+        moved_message = await tables.load("G1")
+        assert moved_message is not None and moved_message.ts == "1700000000.000100"
+        [head] = await tables.heads()
+        (op,) = await tables.claim("G1", [head.op_id])
         assert op.ts == "1700000000.000100"  # the pending update edits the same message
         again = await PostgresLedger(store.pool).claim(
             "rollback:G1:wine:2", "models/wine", "rollback", "U1", datetime.now(UTC)

@@ -13,7 +13,6 @@ import pytest
 from bot.actions.pg_ledger import PostgresLedger
 from bot.store.postgres.leases import GroupClaim, Leases, sweep
 from bot.store.postgres.migrations import MIGRATIONS, migrate, schema_version
-from bot.store.postgres.outbox import ClaimedOp, Outbox
 from bot.store.postgres.periodic import exclusive
 from bot.store.postgres.store import PoolSettings, PostgresStore
 
@@ -177,64 +176,6 @@ async def test_three_replicas_triage_each_group_in_order_and_each_notification_o
     assert done == expected
 
 
-async def test_one_slack_message_per_group_across_replicas(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    a, b = replicas
-    oa, ob = Outbox(a.pool, "replica-a"), Outbox(b.pool, "replica-b")
-    # Both replicas render the group (HA copies triaged before the dedup collapsed them).
-    await oa.queue_message("G1", "g1", "#alerts", {"v": 1}, {"text": "first"})
-    await ob.queue_message("G1", "g1", "#alerts", {"v": 2}, {"text": "newer"})
-
-    claims = await asyncio.gather(oa.claim(), ob.claim())
-    winner_index = 0 if claims[0] else 1
-    (op,) = claims[winner_index]
-    assert claims[1 - winner_index] == []  # the op is sent by one replica only
-    assert op.body == {"text": "newer"} and op.ts is None  # no message yet: a post
-    winner = (oa, ob)[winner_index]
-    assert await winner.sent(op, "1700000000.000100")
-
-    await ob.queue_message("G1", "g1", "#alerts", {"v": 3}, {"text": "resolved"})
-    (update,) = await oa.claim()
-    assert update.ts == "1700000000.000100"  # the next send updates the same message
-    assert await oa.sent(update, "1700000000.999999")
-    assert await oa.message_ts("G1") == "1700000000.000100"
-
-
-async def test_a_dead_senders_op_is_sent_by_another_and_its_late_outcome_ignored(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    a, b = replicas
-    dying, taker = Outbox(a.pool, "replica-a", claim_seconds=0.3), Outbox(b.pool, "replica-b")
-    await dying.queue_message("G1", "g1", "#alerts", {}, {"text": "x"})
-    (lost,) = await dying.claim()
-    assert await taker.claim() == []
-    retaken: list[ClaimedOp] = []
-
-    async def taken() -> bool:
-        retaken.extend(await taker.claim())
-        return bool(retaken)
-
-    await until(taken)
-    assert await taker.sent(retaken[0], "111.1")
-    assert not await dying.sent(lost, "222.2")
-    assert await taker.message_ts("G1") == "111.1"
-
-
-async def test_a_failed_send_goes_back_to_the_queue_for_any_replica(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    a, b = replicas
-    oa, ob = Outbox(a.pool, "replica-a"), Outbox(b.pool, "replica-b")
-    await oa.queue_message("G1", "g1", "#alerts", {}, {"text": "x"})
-    (op,) = await oa.claim()
-    await oa.failed(op, "ratelimited")
-    (again,) = await ob.claim()
-    assert again.id == op.id
-    await ob.failed(again, "channel_not_found", permanent=True)
-    assert await oa.claim() == []
-
-
 async def test_a_click_received_by_two_replicas_runs_once(
     replicas: tuple[PostgresStore, PostgresStore],
 ) -> None:
@@ -290,21 +231,6 @@ async def test_periodic_work_runs_on_one_replica_at_a_time(
 
 async def _async(value: bool) -> bool:
     return value
-
-
-async def test_a_send_of_unknown_outcome_comes_back_marked_to_look_first(
-    replicas: tuple[PostgresStore, PostgresStore],
-) -> None:
-    a, b = replicas
-    oa, ob = Outbox(a.pool, "replica-a"), Outbox(b.pool, "replica-b")
-    await oa.queue_message("G1", "g1", "#alerts", {}, {"text": "x"})
-    (op,) = await oa.claim()
-    assert not op.look_first
-    await oa.outcome_unknown(op, "timeout after 10 s")
-    (again,) = await ob.claim()
-    assert (again.id, again.look_first, again.ts) == (op.id, True, None)
-    assert await ob.sent(again, "found.by.metadata")
-    assert await oa.message_ts("G1") == "found.by.metadata"
 
 
 async def test_a_database_at_an_older_version_is_brought_up_to_date(postgres_url: str) -> None:

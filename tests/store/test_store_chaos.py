@@ -3,7 +3,8 @@ notifications are each sent to two replicas' stores in random order (HA peers), 
 replica SIGKILLed mid-storm and started again, PostgreSQL restarted once.
 
 Every acknowledged notification is stored once and finished, each group's in order.
-This is the store alone (bot/store/postgres): the service does not run on PostgreSQL yet.
+This is the store alone (bot/store/postgres); tests/service/test_postgres_service.py runs
+the service itself on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from datetime import timedelta
 
 import asyncpg
 
+from bot.model.report import TriageReport
 from bot.store.interface import PendingNotification
+from bot.store.postgres.store import upsert_triage
 
 # Candidates looked at per claim: those locked by a claim under way are skipped.
 CANDIDATES = 16
@@ -36,6 +38,7 @@ class Leases:
     def __init__(self, pool: asyncpg.Pool, replica: str, lease_seconds: float = 60.0) -> None:
         self._pool = pool
         self.replica = replica
+        self.lease_seconds = lease_seconds
         self._lease = timedelta(seconds=lease_seconds)
 
     async def claim(self) -> GroupClaim | None:
@@ -90,11 +93,20 @@ class Leases:
         )
         return value is not None
 
-    async def finish(self, group_key: str, notification_id: int, state: str = "done") -> bool:
-        """Mark a notification of a leased group done, only while the lease is ours.
+    async def finish(
+        self,
+        group_key: str,
+        notification_id: int,
+        state: str = "done",
+        *,
+        report: TriageReport | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Mark a notification of a leased group done (or failed, with `error`) and save the
+        group's `report` with it, in one transaction, only while the lease is ours.
 
         False when the lease was lost: the replica that took the group over triages the
-        notification again, and this replica's result is not recorded.
+        notification again, and this replica's late result is not recorded.
         """
         async with self._pool.acquire() as conn, conn.transaction():
             held = await conn.fetchval(
@@ -105,10 +117,14 @@ class Leases:
             )
             if held is None:
                 return False
+            if report is not None:
+                await upsert_triage(conn, report)
             await conn.execute(
-                "UPDATE notifications SET state = $2, processed_at = now() WHERE id = $1",
+                "UPDATE notifications SET state = $2, processed_at = now(), error = $3"
+                " WHERE id = $1",
                 notification_id,
                 state,
+                error,
             )
             return True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,10 @@ import asyncpg
 from bot.model.report import TriageReport
 from bot.store.interface import PendingNotification
 from bot.store.postgres.migrations import migrate
+
+# `unreachable` asks the database at most this often, and gives it this long to answer.
+REACHABLE_CACHE_SECONDS = 1.0
+REACHABLE_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class PostgresStore:
         self._settings = settings or PoolSettings()
         self._pool: asyncpg.Pool | None = None
         self.is_open = False
+        self._checked: tuple[float, str | None] = (-REACHABLE_CACHE_SECONDS, None)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -156,23 +162,8 @@ class PostgresStore:
 
     async def save_report(self, report: TriageReport, finished: int | None = None) -> None:
         """Upsert the group's triage row; mark `finished` done in the same transaction."""
-        resolved = report.finished_at.isoformat() if report.status == "resolved" else None
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                _UPSERT_TRIAGE,
-                report.group_key,
-                report.status,
-                report.alertname,
-                report.severity,
-                report.alert_count,
-                report.truncated_alerts,
-                report.verdict.category,
-                report.verdict.confidence,
-                report.started_at.isoformat(),
-                report.finished_at.isoformat(),
-                resolved,
-                json.dumps(report.to_dict()),
-            )
+            await upsert_triage(conn, report)
             if finished is not None:
                 await conn.execute(
                     "UPDATE notifications SET state = 'done', processed_at = now() WHERE id = $1",
@@ -202,6 +193,52 @@ class PostgresStore:
                 error,
             )
         )
+
+    async def unreachable(self) -> str | None:
+        """Why the database cannot take writes now (None: it answered within a second).
+
+        Read by the receiver on every webhook and by `/readyz`: one `SELECT 1` a second at
+        most, its answer cached meanwhile, so a down database costs each caller nothing.
+        """
+        now = time.monotonic()
+        if now - self._checked[0] < REACHABLE_CACHE_SECONDS:
+            return self._checked[1]
+        problem: str | None = None
+        if self._pool is None:
+            problem = "store is not open"
+        else:
+            try:
+                await self._pool.fetchval("SELECT 1", timeout=REACHABLE_TIMEOUT_SECONDS)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                problem = f"database unreachable: {describe(exc)}"
+        self._checked = (time.monotonic(), problem)
+        return problem
+
+
+def describe(exc: BaseException) -> str:
+    """A database error in a few words for an HTTP answer or a log line (no URL in it)."""
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def upsert_triage(conn: asyncpg.Connection, report: TriageReport) -> None:
+    """Insert or update the group's triage row (the caller's transaction)."""
+    resolved = report.finished_at.isoformat() if report.status == "resolved" else None
+    await conn.execute(
+        _UPSERT_TRIAGE,
+        report.group_key,
+        report.status,
+        report.alertname,
+        report.severity,
+        report.alert_count,
+        report.truncated_alerts,
+        report.verdict.category,
+        report.verdict.confidence,
+        report.started_at.isoformat(),
+        report.finished_at.isoformat(),
+        resolved,
+        json.dumps(report.to_dict()),
+    )
 
 
 # One statement, one round trip, its own transaction: take the key (or find it taken
