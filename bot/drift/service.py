@@ -103,12 +103,12 @@ class DriftService:
                 )
             monitor = ModelMonitor(config, self._settings, reference)
             self.monitors[monitor.key] = monitor
+            if self.shared is not None:  # the state is the database's, not this replica's
+                await self.shared.refresh(monitor)
+                continue
             stored = await asyncio.to_thread(persist.read, self._root, monitor.key)
             if stored is not None:
                 self._restore(monitor, *stored)
-            if self.shared is not None:
-                await self.shared.refresh(monitor)
-                continue
             for evaluation in await self.history.load(config.namespace, config.name):
                 monitor.record(evaluation)
         self._started = True
@@ -116,8 +116,7 @@ class DriftService:
 
     def _restore(self, monitor: ModelMonitor, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
         try:
-            if self.shared is None:  # shared windows live in the database, not in files
-                monitor.load(arrays)
+            monitor.load(arrays)
             monitor.feedback.load(meta.get("feedback", {}))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning(
@@ -202,9 +201,11 @@ class DriftService:
     async def _persist(self) -> None:
         from bot.drift import persist  # lazy: numpy and the engine load with the first model
 
+        if self.shared is not None:  # every write went to the database already
+            return
         now = time.time()
         for monitor in self.monitors.values():
-            arrays = monitor.arrays(now) if self.shared is None else {}
+            arrays = monitor.arrays(now)
             meta = {
                 "feedback": monitor.feedback.state(),
                 "seen": [[kind, i] for (key, kind, i) in self._seen if key == monitor.key],

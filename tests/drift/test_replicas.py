@@ -199,6 +199,8 @@ async def test_two_replicas_evaluate_once_and_agree_with_one_replica(
     await a.service.evaluate_all(now=ROUND_1 + INTERVAL + 5)
     assert len(await _history(a)) == 2
     assert len(a.service.monitors[KEY].history) == len(b.service.monitors[KEY].history) == 2
+    # The state is the database's: no replica writes drift files of its own.
+    assert not (tmp_path / "a" / "drift").exists() and not (tmp_path / "b" / "drift").exists()
 
 
 async def _history_of(h: Harness) -> list[dict[str, Any]]:
