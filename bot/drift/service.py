@@ -67,11 +67,15 @@ class DriftService:
         self.shared: SharedDrift | None = None
         if isinstance(store, Store):
             self.history = HistoryTable(store, settings.history)
-        else:
-            from bot.drift.replicas import SharedDrift  # lazy: asyncpg only with PostgreSQL
+        elif settings.models:
+            from bot.drift.replicas import SharedDrift  # lazy: numpy, asyncpg, the engine
 
             self.shared = SharedDrift(store, settings, self.metrics)
             self.history = self.shared.history
+        else:  # no model: only the (empty) history to serve
+            from bot.drift.pg_history import PostgresHistory
+
+            self.history = PostgresHistory(store, settings.history)
         self.monitors: dict[str, ModelMonitor] = {}
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
