@@ -138,7 +138,10 @@ class SharedDrift:
             if got and await self.windows.take_round(ROUND, slot):
                 took = True
                 for monitor in monitors:
-                    await evaluate(monitor, await self.snapshot(monitor, now))
+                    try:
+                        await evaluate(monitor, await self.snapshot(monitor, now))
+                    except (ValueError, TypeError, KeyError):  # no other replica retries
+                        log.exception("drift evaluation failed", extra={"model": monitor.key})
         if not got:
             await self._wait_for_round()
         for monitor in monitors:

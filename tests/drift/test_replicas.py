@@ -28,6 +28,7 @@ from bot.model.signal_evidence import DriftEvidence
 from bot.model.target import Target
 from bot.store.postgres.store import PostgresStore
 from tests.drift.conftest import (
+    FEATURES,
     NAME,
     NAMESPACE,
     Harness,
@@ -276,3 +277,34 @@ async def test_replays_trimming_evidence_and_a_late_replica(
     assert response.status == 503 and "retry later" in (await response.json())["error"]
     response = await b.client.get(f"/api/drift/{NAMESPACE}/{NAME}")
     assert response.status == 503
+
+
+async def test_a_model_whose_shared_state_is_unreadable_does_not_stop_the_others(
+    start_replica: Start, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    other = settings.drift.models[0].model_copy(update={"name": "other"})
+    settings = settings.model_copy(
+        update={
+            "drift": settings.drift.model_copy(update={"models": (other, *settings.drift.models)})
+        }
+    )
+    a: Replica = await start_replica(settings, "a")
+    for event_id, kind, body in _events(300, 31, 50):
+        if kind == "request":
+            await a.post(event_id, body)
+            response = await a.client.post(
+                "/ingest/kserve", data=json.dumps(body),
+                headers=binary_headers(event_id, name="other"),
+            )  # fmt: skip
+            assert response.status == 200
+    # A reference row of `other` that does not read back (3 bytes are no float64 rows).
+    await a.store.pool.execute(
+        "INSERT INTO drift_references (namespace, model, kind, names, rows, numbers, texts)"
+        " VALUES ($1, 'other', 'request', $2, 200, '\\x000102'::bytea, '{}')",
+        NAMESPACE, list(FEATURES),
+    )  # fmt: skip
+    await a.service.evaluate_all(now=ROUND_1)
+    assert len(await _history(a)) == 1  # the model after the broken one was evaluated
+    response = await a.client.get(f"/api/drift/{NAMESPACE}/other")
+    assert (await response.json())["history"] == []
