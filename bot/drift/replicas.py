@@ -171,7 +171,7 @@ class SharedDrift:
                     evaluation = await evaluate(monitor, await self.snapshot(monitor, now))
                 finally:
                     await conn.execute(_UNLOCK, ROUND)
-        except DATABASE_ERRORS as exc:
+        except (*DATABASE_ERRORS, ValueError, TypeError, KeyError) as exc:  # or a bad row
             raise HistoryUnavailable(str(exc)) from exc
         await self.refresh(monitor)
         return evaluation

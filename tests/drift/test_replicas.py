@@ -308,3 +308,5 @@ async def test_a_model_whose_shared_state_is_unreadable_does_not_stop_the_others
     assert len(await _history(a)) == 1  # the model after the broken one was evaluated
     response = await a.client.get(f"/api/drift/{NAMESPACE}/other")
     assert (await response.json())["history"] == []
+    response = await a.client.post(f"/api/drift/{NAMESPACE}/other/evaluate")
+    assert response.status == 503  # named, never a 500
