@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -37,6 +38,7 @@ from tests.drift.conftest import (
     rows,
     v2_request,
 )
+from tests.fakes.servers import wait_for
 
 KEY = f"{NAMESPACE}/{NAME}"
 INTERVAL = 3600.0
@@ -310,3 +312,37 @@ async def test_a_model_whose_shared_state_is_unreadable_does_not_stop_the_others
     assert (await response.json())["history"] == []
     response = await a.client.post(f"/api/drift/{NAMESPACE}/other/evaluate")
     assert response.status == 503  # named, never a 500
+
+
+async def test_a_replica_dying_mid_round_leaves_the_next_round_to_the_others(
+    start_replica: Start, postgres_url: str, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    b: Replica = await start_replica(settings, "b")
+    for event_id, kind, body in _events(300, 41, 50):
+        await b.post(event_id, body, kind)
+    # Replica a holds the round's lock (it is evaluating) when it is killed.
+    a = await asyncpg.connect(postgres_url)
+    try:
+        assert await a.fetchval(
+            "SELECT pg_try_advisory_lock(hashtextextended('triage-bot:drift-evaluations', 1))"
+        )
+        waiting = asyncio.create_task(b.service.evaluate_all(now=ROUND_1))
+        await wait_for(
+            lambda: _waiting_on_the_lock(b.store), timeout=10, interval=0.05, what="b waiting"
+        )
+        await b.store.pool.execute("SELECT pg_terminate_backend($1)", a.get_server_pid())
+        # b stops waiting when a's connection goes, well before its 8 s wait would end
+        await asyncio.wait_for(waiting, timeout=5)
+    finally:
+        a.terminate()
+    assert await _history(b) == []  # this interval's round went with a
+    await b.service.evaluate_all(now=ROUND_1 + INTERVAL)
+    assert len(await _history(b)) == 1  # the lock went with a's connection: b runs the next
+
+
+async def _waiting_on_the_lock(store: PostgresStore) -> bool:
+    waiting = await store.pool.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    )
+    return bool(waiting)
