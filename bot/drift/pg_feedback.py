@@ -1,6 +1,6 @@
 """Ground truth shared by every replica: predictions and labels joined whoever got them.
 
-Used by `drift.replicas` when the store is PostgreSQL (migration 4 made the tables). A
+Used by `drift.replicas` when the store is PostgreSQL (migration 5 made the tables). A
 response's predictions are logged in the transaction that stores its rows
 (`drift.pg_windows`), a posted label set on its own; the replica evaluating a round, under
 the round's lock, reads the model's joined state (`drift.ingest.feedback.Feedback`'s own

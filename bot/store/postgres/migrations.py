@@ -196,6 +196,22 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
         4,
         """
+        -- A channel's storm digest, one message for every replica: claimed like an outbox
+        -- op (claimed_by, claim_until), its first post's ts kept once, and the groups
+        -- each replica listed in it, in order.
+        CREATE TABLE slack_digests (
+            channel TEXT PRIMARY KEY,
+            ts TEXT,
+            listed JSONB NOT NULL DEFAULT '[]',
+            claimed_by TEXT,
+            claim_until TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        """,
+    ),
+    (
+        5,
+        """
         -- Ground truth with several replicas (bot/drift/pg_feedback.py): the predictions of
         -- every response and every posted label set, from any replica, in arrival order;
         -- the replica evaluating a round applies them to the model's joined state and
