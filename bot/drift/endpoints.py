@@ -141,14 +141,21 @@ class DriftApi:
         if monitor is None:
             service.metrics.count("unknown_model")
             return error_response(404, f"unknown model {key}: configure it under drift.models")
-        joined = 0
+        items = [
+            (item.id, tuple(item.label) if isinstance(item.label, list) else (item.label,))
+            for item in body.labels
+        ]
+        joined: int | None = 0
         try:
-            for item in body.labels:
-                labels = tuple(item.label) if isinstance(item.label, list) else (item.label,)
-                joined += monitor.add_labels(item.id, labels)
+            if service.shared is not None:  # several replicas: joined at the next round
+                await service.shared.add_labels(monitor, items)
+                joined = None
+            else:
+                joined = sum(monitor.add_labels(rid, labels) for rid, labels in items)
         except IngestError as exc:
             service.metrics.count(exc.outcome)
-            return error_response(exc.status, f"{exc.message} (labels before this one were kept)")
+            kept = " (labels before this one were kept)" if exc.status == 422 else ""
+            return error_response(exc.status, f"{exc.message}{kept}")
         service.metrics.count("accepted")
         return web.json_response(
             {"status": "accepted", "labels": len(body.labels), "joined": joined}
@@ -158,6 +165,15 @@ class DriftApi:
         return self._service.monitors.get(
             f"{request.match_info['namespace']}/{request.match_info['name']}"
         )
+
+    def _started_monitor(self, request: web.Request) -> ModelMonitor | web.Response:
+        """The model the path names, or the answer why not (404 unknown, 503 not started)."""
+        monitor = self._monitor(request)
+        if monitor is None:
+            return error_response(404, "unknown model")
+        if not self._service.started:
+            return error_response(503, "drift engine not started")
+        return monitor
 
     async def list(self, request: web.Request) -> web.Response:
         """`GET /api/drift`: every model's latest evaluation."""
@@ -176,11 +192,9 @@ class DriftApi:
 
     async def show(self, request: web.Request) -> web.Response:
         """`GET /api/drift/{namespace}/{name}`: a model's history, from the table."""
-        monitor = self._monitor(request)
-        if monitor is None:
-            return error_response(404, "unknown model")
-        if not self._service.started:
-            return error_response(503, "drift engine not started")
+        monitor = self._started_monitor(request)
+        if isinstance(monitor, web.Response):
+            return monitor
         try:
             history = await self._service.history.recent(
                 monitor.config.namespace, monitor.config.name
@@ -192,11 +206,9 @@ class DriftApi:
 
     async def evaluate(self, request: web.Request) -> web.Response:
         """`POST /api/drift/{namespace}/{name}/evaluate`: evaluate one model now."""
-        monitor = self._monitor(request)
-        if monitor is None:
-            return error_response(404, "unknown model")
-        if not self._service.started:
-            return error_response(503, "drift engine not started")
+        monitor = self._started_monitor(request)
+        if isinstance(monitor, web.Response):
+            return monitor
         try:
             evaluation = await self._service.evaluate_now(monitor)
         except HistoryUnavailable as exc:  # several replicas: the shared database failed

@@ -16,7 +16,6 @@ to `close`. The routes are `drift.endpoints`'; they hand parsed events to `accep
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from bot.background import stop
 from bot.config_sections.drift import DriftSettings
 from bot.drift.endpoints import DriftApi
 from bot.drift.gauges import DriftMetrics
@@ -67,11 +67,15 @@ class DriftService:
         self.shared: SharedDrift | None = None
         if isinstance(store, Store):
             self.history = HistoryTable(store, settings.history)
-        else:
-            from bot.drift.replicas import SharedDrift  # lazy: asyncpg only with PostgreSQL
+        elif settings.models:
+            from bot.drift.replicas import SharedDrift  # lazy: numpy, asyncpg, the engine
 
             self.shared = SharedDrift(store, settings, self.metrics)
             self.history = self.shared.history
+        else:  # no model: only the (empty) history to serve
+            from bot.drift.pg_history import PostgresHistory
+
+            self.history = PostgresHistory(store, settings.history)
         self.monitors: dict[str, ModelMonitor] = {}
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -103,12 +107,12 @@ class DriftService:
                 )
             monitor = ModelMonitor(config, self._settings, reference)
             self.monitors[monitor.key] = monitor
+            if self.shared is not None:  # the state is the database's, not this replica's
+                await self.shared.refresh(monitor)
+                continue
             stored = await asyncio.to_thread(persist.read, self._root, monitor.key)
             if stored is not None:
                 self._restore(monitor, *stored)
-            if self.shared is not None:
-                await self.shared.refresh(monitor)
-                continue
             for evaluation in await self.history.load(config.namespace, config.name):
                 monitor.record(evaluation)
         self._started = True
@@ -116,8 +120,7 @@ class DriftService:
 
     def _restore(self, monitor: ModelMonitor, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
         try:
-            if self.shared is None:  # shared windows live in the database, not in files
-                monitor.load(arrays)
+            monitor.load(arrays)
             monitor.feedback.load(meta.get("feedback", {}))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning(
@@ -129,11 +132,8 @@ class DriftService:
 
     async def close(self) -> None:
         """Stop evaluating and write the state of every model."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         if self._started:
             async with self._lock:
                 await self._persist()
@@ -196,18 +196,17 @@ class DriftService:
         evaluation = await self._evaluate_snapshot(monitor, monitor.snapshot(time.time()))
         monitor.record(evaluation)
         window_rows = monitor.window.rows if monitor.features is not None else 0
-        memory = monitor.predictions.memory_bytes
-        if monitor.features is not None:
-            memory += monitor.window.memory_bytes
-        self.metrics.publish(evaluation, window_rows, memory)
+        self.metrics.publish(evaluation, window_rows, monitor.memory_bytes)
         return evaluation
 
     async def _persist(self) -> None:
         from bot.drift import persist  # lazy: numpy and the engine load with the first model
 
+        if self.shared is not None:  # every write went to the database already
+            return
         now = time.time()
         for monitor in self.monitors.values():
-            arrays = monitor.arrays(now) if self.shared is None else {}
+            arrays = monitor.arrays(now)
             meta = {
                 "feedback": monitor.feedback.state(),
                 "seen": [[kind, i] for (key, kind, i) in self._seen if key == monitor.key],
