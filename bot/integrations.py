@@ -22,6 +22,16 @@ def ignored_variables() -> list[str]:
     ]
 
 
+def _store(settings: Settings) -> str:
+    if settings.database_url is None:
+        return f"sqlite {settings.database_path}"
+    from bot.backends import replica_name
+    from bot.store.postgres.setup import where  # asyncpg only when the URL is set
+
+    url = settings.database_url.get_secret_value()
+    return f"postgresql {where(url)} (replica {replica_name(settings)})"
+
+
 def integrations(settings: Settings) -> dict[str, str]:
     """Each integration and its state, in the order a reader checks them."""
     if settings.in_cluster is False and settings.kubeconfig is None:
@@ -49,6 +59,7 @@ def integrations(settings: Settings) -> dict[str, str]:
         slack = f"bot token set, channel {channel}, {routes} route{'s' if routes != 1 else ''}"
     return {
         "data_dir": str(settings.data_dir),
+        "store": _store(settings),
         "webhook_token": _set(settings.webhook_token)
         + ("" if settings.webhook_token else " (POST /alertmanager open to anyone)"),
         "api_token": _set(settings.api_token)

@@ -269,20 +269,12 @@ class Store:
                 report = excluded.report
             """,
             (
-                report.group_key,
-                report.status,
-                report.alertname,
-                report.severity,
-                report.alert_count,
-                report.truncated_alerts,
-                report.verdict.category,
-                report.verdict.confidence,
-                report.started_at.isoformat(),
-                report.finished_at.isoformat(),
-                resolved,
-                json.dumps(report.to_dict()),
+                report.group_key, report.status, report.alertname, report.severity,
+                report.alert_count, report.truncated_alerts, report.verdict.category,
+                report.verdict.confidence, report.started_at.isoformat(),
+                report.finished_at.isoformat(), resolved, json.dumps(report.to_dict()),
             ),
-        )
+        )  # fmt: skip
         statements: tuple[Statement, ...] = (upsert,)
         if finished is not None:
             done: Statement = (

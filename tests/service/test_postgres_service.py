@@ -228,3 +228,62 @@ async def test_slack_gets_one_message_per_group_from_the_postgres_service(
         [message] = slack.channel_messages("C-models")
         assert updates[-1].args["ts"] == message.ts
         assert console.getvalue() == ""
+
+
+async def test_the_service_sweeps_expired_leases(
+    on_postgres: AppFactory, postgres_url: str
+) -> None:
+    client, _ = await on_postgres()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(
+            "INSERT INTO group_leases (group_key, replica, until) VALUES"
+            " ('expired', 'gone', now() - interval '1 minute'),"
+            " ('live', 'elsewhere', now() + interval '1 hour')"
+        )
+        async with asyncio.timeout(5):  # the sweeper runs every 0.5 s here
+            while await conn.fetchval(
+                "SELECT count(*) FROM group_leases WHERE group_key = 'expired'"
+            ):
+                await asyncio.sleep(0.05)
+        assert await conn.fetchval("SELECT replica FROM group_leases WHERE group_key = 'live'") == (
+            "elsewhere"
+        )
+    finally:
+        await conn.close()
+    assert (await client.get("/readyz")).status == 200
+
+
+async def test_two_replicas_with_slack_post_one_message_per_group_and_resolve_it_in_place(
+    replicas: Replicas,
+) -> None:
+    async with running_fake_slack() as slack:
+        (one, _), (two, _) = await replicas(
+            2, slack_bot_token=BOT_TOKEN, slack_api_url=slack.base_url, slack_channel="C1"
+        )
+        groups = []
+        for n in range(6):
+            body = load_fixture("high-error-rate-firing.json")
+            body["groupKey"] = f'{{}}:{{alertname="HighErrorRate", group="s{n}"}}'
+            body["alerts"][0]["fingerprint"] = f"{n + 100:016x}"
+            groups.append(body)
+        sent = [c.post("/alertmanager", json=b, headers=AUTH) for b in groups for c in (one, two)]
+        assert all(a.status == 200 for a in await asyncio.gather(*sent))
+        await slack.wait_for("chat.postMessage", count=6, timeout=20)
+        for body in groups:
+            body["status"] = "resolved"
+            body["alerts"][0]["status"] = "resolved"
+            body["alerts"][0]["endsAt"] = "2026-12-02T07:30:00Z"
+        sent = [c.post("/alertmanager", json=b, headers=AUTH) for b in groups for c in (two, one)]
+        assert all(a.status == 200 for a in await asyncio.gather(*sent))
+        rows = await triages_when(
+            one, lambda t: len(t) == 6 and all(r["status"] == "resolved" for r in t), timeout=20
+        )
+        assert all(r["notifications"] == 2 for r in rows), "each copy triaged once"
+        async with asyncio.timeout(20):  # every group's message turned to its final state
+            while len(slack.calls("chat.update")) < 6:
+                await asyncio.sleep(0.05)
+        messages = slack.channel_messages("C1")
+        assert len(messages) == 6, "one top-level message per group across both replicas"
+        texts = sorted(m.text for m in messages)
+        assert all("resolved" in t.lower() or "RESOLVED" in t for t in texts), texts

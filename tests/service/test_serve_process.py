@@ -116,3 +116,39 @@ def test_text_console_shows_the_alerts_description_and_graph(tmp_path: Path) -> 
     assert "  graph: http://vm:9090/graph?g0.expr=" in out
     assert "shutting down signal='SIGINT'" in err
     assert err.rstrip().endswith("stopped")
+
+
+def test_serve_runs_on_postgres_as_the_pod_it_is_named_after(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        **BASE_ENV,
+        "TRIAGE_BOT_LOG_FORMAT": "json",
+        "TRIAGE_BOT_DATABASE_URL": postgres_url,
+        "POD_NAME": "triage-bot-7d9f-x2x4q",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url)
+        body = (FIXTURES / "high-error-rate-firing.json").read_bytes()
+        assert _post(f"{url}/alertmanager", body) == 200
+        _wait_for_triage(url)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    messages = [json.loads(line)["message"] for line in err.splitlines()]
+    where = postgres_url.split("@", 1)[1]
+    assert f"store: postgresql {where} (replica triage-bot-7d9f-x2x4q)" in messages, messages
+    assert "triage finished" in messages
+    assert len(out.splitlines()) == 1  # the one triage, printed once

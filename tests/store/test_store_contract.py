@@ -86,6 +86,26 @@ async def test_a_reopened_store_still_has_what_was_committed(
     assert [(p.id, p.body) for p in await any_store.pending()] == [(ident, '{"kept": true}')]
 
 
+async def test_failed_attempts_are_counted_per_notification(any_store: NotificationStore) -> None:
+    first = await any_store.add_notification("g1", "firing", "k1", "{}")
+    second = await any_store.add_notification("g1", "firing", "k2", "{}")
+    assert await any_store.failed_attempt(first, "OverflowError: date value out of range") == 1
+    assert await any_store.failed_attempt(first, "OverflowError: again") == 2
+    assert await any_store.failed_attempt(second, "KeyError: x") == 1
+
+
+async def test_an_open_store_is_reachable_and_a_closed_one_says_why_not(
+    any_store: NotificationStore,
+) -> None:
+    assert await any_store.unreachable() is None
+    await any_store.close()
+    try:
+        problem = await any_store.unreachable()
+        assert problem is not None and "not open" in problem
+    finally:
+        await any_store.open()
+
+
 async def test_a_report_stored_by_the_previous_version_reads_back(
     any_store: NotificationStore,
 ) -> None:

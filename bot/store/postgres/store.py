@@ -200,19 +200,17 @@ class PostgresStore:
         Read by the receiver on every webhook and by `/readyz`: one `SELECT 1` a second at
         most, its answer cached meanwhile, so a down database costs each caller nothing.
         """
-        now = time.monotonic()
-        if now - self._checked[0] < REACHABLE_CACHE_SECONDS:
+        if self._pool is None:
+            return "store is not open"
+        if time.monotonic() - self._checked[0] < REACHABLE_CACHE_SECONDS:
             return self._checked[1]
         problem: str | None = None
-        if self._pool is None:
-            problem = "store is not open"
-        else:
-            try:
-                await self._pool.fetchval("SELECT 1", timeout=REACHABLE_TIMEOUT_SECONDS)
-            # Any failure means not reachable now: mid-restart asyncpg also raises its
-            # InternalClientError (not a PostgresError), which escaped as a 500 (tests/ha).
-            except Exception as exc:
-                problem = f"database unreachable: {describe(exc)}"
+        try:
+            await self._pool.fetchval("SELECT 1", timeout=REACHABLE_TIMEOUT_SECONDS)
+        # Any failure means not reachable now: mid-restart asyncpg also raises its
+        # InternalClientError (not a PostgresError), which escaped as a 500 (tests/ha).
+        except Exception as exc:
+            problem = f"database unreachable: {describe(exc)}"
         self._checked = (time.monotonic(), problem)
         return problem
 
