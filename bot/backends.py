@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING
 from bot.actions.audit import Audit, AuditLog
 from bot.actions.ledger import ActionLedger, Ledger
 from bot.config import Settings
-from bot.slack.outbox import SlackTables
-from bot.slack.tables import SlackStore
 from bot.store.interface import NotificationStore
 from bot.store.sqlite import Store
 
-if TYPE_CHECKING:  # asyncpg only where PostgreSQL is configured
+if TYPE_CHECKING:  # asyncpg only where PostgreSQL is configured, Slack only with a token
+    from bot.slack.tables import SlackStore
     from bot.store.postgres.leases import Leases
     from bot.store.postgres.store import PostgresStore
 
@@ -96,6 +95,8 @@ async def slack_tables(backends: Backends, settings: Settings) -> SlackStore:
     group gets one top-level message whichever replica sends it."""
     tables: SlackStore
     if backends.postgres is None:
+        from bot.slack.outbox import SlackTables
+
         tables = SlackTables(_sqlite(backends))
     else:
         from bot.slack.pg_outbox import PgSlackTables

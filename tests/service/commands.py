@@ -30,6 +30,14 @@ class Ran:
         """stderr's non-empty lines."""
         return [line for line in self.err.splitlines() if line.strip()]
 
+    def message(self) -> str:
+        """The one line a refused command printed, argparse's usage above it set aside;
+        an `AssertionError` when it printed a traceback or more than one line."""
+        assert "Traceback" not in self.out + self.err, self.err
+        lines = [line for line in self.err_lines if not line.startswith(("usage:", " "))]
+        assert len(lines) == 1, self.err
+        return lines[0]
+
 
 def run(
     args: list[str],
