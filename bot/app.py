@@ -8,13 +8,15 @@ PostgreSQL with `database_url`), then one HTTP session and one Kubernetes client
 service with its tables, ledger and actions), the worker (in-memory hand-off on SQLite,
 group leases on PostgreSQL) and, on PostgreSQL, the sweeper. Readiness turns false as
 soon as shutdown begins or while the database is unreachable; the worker drains
-in-flight triages before the stores close.
+in-flight triages before the stores close. A database error under any route's handler
+is a 503 with Retry-After naming it (`_store_errors`), never a 500.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -77,6 +79,28 @@ class AppState:
 
 
 STATE = web.AppKey("state", AppState)
+
+
+def _is_store_error(exc: Exception) -> bool:
+    """An error of the database under a handler (down, restarting, locked), not a bug."""
+    module = type(exc).__module__.split(".")[0]
+    return isinstance(exc, OSError | TimeoutError | sqlite3.Error) or module == "asyncpg"
+
+
+@web.middleware
+async def _store_errors(request: web.Request, handler: api.Handler) -> web.StreamResponse:
+    """A read that fails because the store does (PostgreSQL down) is a 503 saying so and
+    when to retry, never a 500: for every route, whichever part's handler it is."""
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not _is_store_error(exc):
+            raise
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        log.warning("store unavailable", extra={"path": request.path, "error": reason})
+        return error_response(
+            503, f"store unavailable ({reason}), retry later", headers={"Retry-After": "5"}
+        )
 
 
 async def _receive(request: web.Request) -> web.StreamResponse:
@@ -242,6 +266,7 @@ def create_app(
     state = AppState(settings, metrics, stores, queue, dedup, receiver, drift, notifier_stream)
     state.extra_collectors.extend(collectors)
     middlewares = [api_auth(settings.api_token.get_secret_value())] if settings.api_token else []
+    middlewares.append(_store_errors)
     app = web.Application(middlewares=middlewares)
     app[STATE] = state
     app.router.add_routes(_routes(state))

@@ -152,6 +152,13 @@ def _export_case(args: argparse.Namespace) -> int:
     from bot.export_case import ExportError, export_case, feedback, stored_report
 
     settings = _settings(args)
+    if settings.database_url is not None and args.data_dir is None:
+        # The service's triages are in PostgreSQL then: the data dir holds no store to read.
+        return _fail(
+            "export-case reads a SQLite store; TRIAGE_BOT_DATABASE_URL is set and the"
+            " PostgreSQL store is not read by export-case yet: give --data-dir of a SQLite"
+            " installation, or unset TRIAGE_BOT_DATABASE_URL"
+        )
     try:
         report = stored_report(settings.database_path, args.group)
         case = export_case(report, feedback(settings.database_path, report), args.expect)

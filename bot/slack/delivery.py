@@ -16,9 +16,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.errors import describe, transient
 from bot.slack.limits import violations
 from bot.slack.tables import Head, MessageRef, Op
 
@@ -84,11 +86,11 @@ class Delivery:
                     raise
                 log.warning("message gone; posting a new one", extra={"group": head.group_id})
         if op.look_first:
-            found = await self.find(op.channel, head.group_id, head.created_at - LOOK_MARGIN)
+            found = await self._look(op.channel, head)
             if found is not None and found != op.ts:
                 log.info("lost post found by its metadata", extra={"group": head.group_id})
                 await self._client.chat_update(channel=op.channel, ts=found, **common)
-                return MessageRef(op.channel, found, op.ts)
+                return MessageRef(op.channel, found, op.ts, posted=False)
         resp = await self._client.chat_postMessage(
             channel=op.channel,
             unfurl_links=False,
@@ -97,6 +99,30 @@ class Delivery:
             **common,
         )
         return MessageRef(str(resp["channel"]), str(resp["ts"]), op.ts)
+
+    async def withdraw(self, ref: MessageRef) -> None:
+        """Delete a message this sender posted after its claim was taken over (best
+        effort: a failure is logged, the duplicate then stays)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.chat_delete(channel=ref.channel, ts=ref.ts)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("stray post not deleted", extra={"ts": ref.ts, "error": describe(exc)})
+
+    async def _look(self, channel: str, head: Head) -> str | None:
+        """`find`, where a search Slack refuses for good (`missing_scope` without
+        channels:history, `not_in_channel`) means posting: a possible second message
+        beats a group with none."""
+        try:
+            return await self.find(channel, head.group_id, head.created_at - LOOK_MARGIN)
+        except SlackApiError as exc:
+            if transient(exc):
+                raise
+            log.warning(
+                "cannot look for a lost post; posting",
+                extra={"group": head.group_id, "error": describe(exc)},
+            )
+            return None
 
     async def find(self, channel: str, gid: str, since: datetime) -> str | None:
         """The ts of the group's newest top-level message in the channel since `since`, by

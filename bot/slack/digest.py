@@ -75,6 +75,9 @@ class Storm:
         self.listed: dict[str, list[str]] = {}
         self.sent_at: dict[str, float] = {}
         self.last_body: dict[str, str] = {}
+        # Channels whose digest may show something new: refreshed when next due, even if
+        # nothing else wakes the sender then.
+        self.dirty: set[str] = set()
 
     def open(self, channel: str, gid: str, now: float) -> None:
         """A group's first message was queued in `channel`."""
@@ -85,6 +88,19 @@ class Storm:
             for _, g in seen:
                 if g not in listed:
                     listed.append(g)
+
+    def touch(self) -> None:
+        """Something was queued: every listed digest may need a refresh."""
+        self.dirty.update(c for c, listed in self.listed.items() if listed)
+
+    def next_due(self, now: float) -> float | None:
+        """Seconds until the soonest changed digest may be refreshed (None: none changed)."""
+        waits = [
+            self.sent_at.get(c, -1e9) + self.interval - now
+            for c in self.dirty
+            if self.listed.get(c)
+        ]
+        return max(0.0, min(waits)) if waits else None
 
     def _recent(self, channel: str, now: float) -> list[str]:
         seen = self.opened.get(channel, deque())

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.model.report import TriageReport
+from bot.slack.digest_tables import SqliteDigests
 from bot.slack.render import MessageState
-from bot.slack.tables import GroupMessage, Head, MessageRef, Op
+from bot.slack.tables import DigestClaim, GroupMessage, Head, MessageRef, Op
 from bot.store.group_commit import Statement
 from bot.store.sqlite import Store, now_text
 
@@ -44,6 +45,11 @@ CREATE TABLE IF NOT EXISTS slack_messages (
     state TEXT NOT NULL DEFAULT '',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS slack_digests (
+    channel TEXT PRIMARY KEY,
+    ts TEXT,
+    listed TEXT NOT NULL DEFAULT '[]'
+);
 """
 
 __all__ = ["GroupMessage", "Head", "MessageRef", "Op", "SlackTables"]
@@ -54,6 +60,7 @@ class SlackTables:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._digests = SqliteDigests(store)
 
     async def ensure(self) -> None:
         """Create the tables when missing."""
@@ -218,11 +225,7 @@ class SlackTables:
             (group_id,),
         ) as cur:
             row = await cur.fetchone()
-        if row is None:
-            return None
-        report = TriageReport.from_dict(json.loads(row[3]))
-        state = MessageState.from_json(row[4] or None)
-        return GroupMessage(group_id, str(row[0]), str(row[1]), row[2], report, state)
+        return None if row is None else GroupMessage.from_row(group_id, row)
 
     async def save_state(self, group_id: str, state: MessageState) -> None:
         """Store what people did with the message."""
@@ -232,6 +235,18 @@ class SlackTables:
                 (state.to_json(), now_text(), group_id),
             )
         )
+
+    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
+        """Claim the channel's storm digest (`slack.digest_tables`)."""
+        return await self._digests.claim_digest(channel, listed)
+
+    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
+        """Release the digest's claim, recording its first post (`slack.digest_tables`)."""
+        await self._digests.digest_done(channel, posted, previous)
+
+    async def end_digest(self, channel: str) -> None:
+        """Forget the channel's digest: the storm is over (`slack.digest_tables`)."""
+        await self._digests.end_digest(channel)
 
 
 def _op_statements(group_id: str, ops: list[Op]) -> list[Statement]:

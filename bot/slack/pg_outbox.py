@@ -11,7 +11,9 @@ one. Every cross-replica rule is the database's:
 - `sent` stores the outcome and the message's ts in one transaction, only while the
   claim is still this replica's, and a first post's ts only while the group has none;
 - `unclaim_all` at start gives back this replica's claims and expired ones, never a live
-  claim of another replica.
+  claim of another replica;
+- a channel's storm digest (`slack_digests`, migration 4) is claimed the same way, so
+  one replica at a time posts or updates it and its first post's ts is kept once.
 """
 
 from __future__ import annotations
@@ -23,11 +25,16 @@ from typing import Any
 import asyncpg
 
 from bot.model.report import TriageReport
+from bot.slack.digest_tables import PgDigests
 from bot.slack.render import MessageState
-from bot.slack.tables import GroupMessage, Head, MessageRef, Op
+from bot.slack.tables import DigestClaim, GroupMessage, Head, MessageRef, Op
 
-# An op nobody holds: pending, or being sent by a replica whose claim ran out.
-_FREE = "(o.state = 'pending' OR (o.state = 'sending' AND o.claim_until <= now()))"
+# An op nobody holds: pending, or being sent by a replica whose claim ran out (or with no
+# claim at all: a row `migrate-store` copied from SQLite mid-send).
+_FREE = (
+    "(o.state = 'pending' OR (o.state = 'sending'"
+    " AND (o.claim_until IS NULL OR o.claim_until <= now())))"
+)
 # Another op of the group is on its way: its outcome decides what the group's next send is.
 _BUSY = (
     "EXISTS (SELECT 1 FROM slack_outbox b WHERE b.group_id = o.group_id"
@@ -42,6 +49,7 @@ class PgSlackTables:
         self._pool = pool
         self.replica = replica
         self._claim = timedelta(seconds=claim_seconds)
+        self._digests = PgDigests(pool, replica, self._claim)
 
     async def ensure(self) -> None:
         """Nothing to create: the store's migrations made the tables."""
@@ -124,7 +132,8 @@ class PgSlackTables:
         pending again; another live replica's claims stay its own."""
         await self._pool.execute(
             "UPDATE slack_outbox SET state = 'pending', claimed_by = NULL, claim_until = NULL"
-            " WHERE state = 'sending' AND (claimed_by = $1 OR claim_until <= now())",
+            " WHERE state = 'sending' AND (claimed_by = $1 OR claim_until IS NULL"
+            " OR claim_until <= now())",
             self.replica,
         )
 
@@ -221,11 +230,7 @@ class PgSlackTables:
             " WHERE group_id = $1",
             group_id,
         )
-        if row is None:
-            return None
-        report = TriageReport.from_dict(json.loads(row[3]))
-        state = MessageState.from_json(row[4] or None)
-        return GroupMessage(group_id, str(row[0]), str(row[1]), row[2], report, state)
+        return None if row is None else GroupMessage.from_row(group_id, row)
 
     async def save_state(self, group_id: str, state: MessageState) -> None:
         """Store what people did with the message."""
@@ -234,6 +239,18 @@ class PgSlackTables:
             group_id,
             state.to_json(),
         )
+
+    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
+        """Claim the channel's storm digest (`slack.digest_tables`)."""
+        return await self._digests.claim_digest(channel, listed)
+
+    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
+        """Release the digest's claim, recording its first post (`slack.digest_tables`)."""
+        await self._digests.digest_done(channel, posted, previous)
+
+    async def end_digest(self, channel: str) -> None:
+        """Forget the channel's digest: the storm is over (`slack.digest_tables`)."""
+        await self._digests.end_digest(channel)
 
 
 class _Lost(Exception):

@@ -2,19 +2,24 @@
 
 Started and stopped by `slack.notifier` (which `slack.service` starts); woken by the
 notifier whenever it queued something. The worker only writes the desired message to the
-outbox (`slack.outbox`), so nothing Slack does (429, 5xx, a dead network) reaches triage.
+outbox (`slack.tables.SlackStore`, SQLite or PostgreSQL), so nothing Slack does (429, 5xx,
+a dead network) reaches triage.
 
-Each turn takes the next op of every group (`slack.outbox.Head`) and sends those whose
-Slack limit has room (`slack.pace`): a group's first message before any update, updates before
-thread replies, so every group gets its message first in a storm. Only the newest state
-of a message is ever sent (the outbox replaces an unsent message in place), and thread
-replies are held `reply_window_seconds` after the first of them, then merged into one.
-A 429 blocks that limit for Retry-After and the op stays pending; other channels and
-methods go on. A 5xx or a dropped connection
-backs off that limit; a permanent error marks the op dead with the reason. A group with no
-channel waits (its reason shown by `/api/triages`) until a restart with the channel set.
-Storm mode (`slack.digest`): more than `storm_groups_per_minute` groups opening in one
-channel within a minute post one digest message, updated in place, listing them all.
+Each turn takes the next op of every group (`slack.tables.Head`) and sends those whose
+Slack limit has room (`slack.pace`): a group's first message before any update, updates
+before thread replies, so every group gets its message first in a storm. Ops are claimed
+before they go (on PostgreSQL a replica sends only what it claimed, with the group's ts
+read in the claim), sent by `slack.delivery`, and recorded with where the message is in
+one commit (`sent`). Only the newest state of a message is ever sent (the outbox replaces
+an unsent message in place), and thread replies are held `reply_window_seconds` after
+the first of them, then merged into one. A 429 blocks that limit for Retry-After and the
+op stays pending; other channels and methods go on. A 5xx or a dropped connection backs
+off that limit; a post whose outcome is unknown comes back to be looked for first; a
+permanent error marks the op dead with the reason. A group with no channel waits (its
+reason shown by `/api/triages`) until a restart with the channel set. Storm mode
+(`slack.digest`, `slack.digest_sender`): more than `storm_groups_per_minute` groups
+opening in one channel within a minute post one digest message, updated in place,
+listing them all.
 """
 
 from __future__ import annotations
@@ -30,14 +35,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config_sections.slack import SlackSettings
 from bot.slack.delivery import SEND_TIMEOUT, Delivery
-from bot.slack.digest import Storm, render_digest
+from bot.slack.digest import Storm
+from bot.slack.digest_sender import DigestSender
 from bot.slack.errors import describe as _error
 from bot.slack.errors import outcome_unknown as _unknown
 from bot.slack.errors import retry_after as _retry_after
 from bot.slack.errors import transient as _transient
 from bot.slack.pace import Key, Pacer
 from bot.slack.routing import choose_channel
-from bot.slack.tables import GroupMessage, Head, Op, SlackStore
+from bot.slack.tables import Head, Op, SlackStore
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +89,9 @@ class Sender:
             }
         )
         self._storm = Storm(slack.storm_groups_per_minute, slack.digest_interval_seconds)
+        self._digests = DigestSender(
+            client, tables, self._storm, self._pacer, slack.retry_interval_seconds
+        )
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -93,7 +102,8 @@ class Sender:
     # --- what the notifier uses -------------------------------------------------------
 
     def wake(self) -> None:
-        """Something was queued: look at the outbox now."""
+        """Something was queued: look at the outbox now (and at the digests it may change)."""
+        self._storm.touch()
         self._idle.clear()
         self._wakes += 1
         self._wake.set()
@@ -147,8 +157,11 @@ class Sender:
         now = self._clock()
         soonest: float | None = None
         for channel in self._storm.due(now):
-            wait = await self._digest(channel, now)
+            wait = await self._digests.refresh(channel, now)
             soonest = wait if soonest is None else min(soonest, wait)
+        later = self._storm.next_due(now)  # a change waiting for the digest's interval
+        if later is not None:
+            soonest = later if soonest is None else min(soonest, later)
         every = await self._tables.heads()
         heads = [h for h in every if await self._routed(h)]
         heads.sort(key=lambda h: (_rank(h), h.op_id))
@@ -209,7 +222,11 @@ class Sender:
             await self._failed(head, batch, exc)
         else:
             if not await self._tables.sent(ids, ref):
-                log.warning("send recorded by another replica", extra={"group": head.group_id})
+                # Our claim ran out and another replica took the op: if we posted a new
+                # message, the group's is the other's, and ours must not stay beside it.
+                log.warning("claim lost during a send", extra={"group": head.group_id})
+                if ref is not None and ref.posted:
+                    await self._delivery.withdraw(ref)
 
     async def _failed(self, head: Head, batch: list[Op], exc: Exception) -> None:
         ids = [op.id for op in batch]
@@ -230,48 +247,3 @@ class Sender:
             await self._tables.unknown(ids, error)
         else:
             await self._tables.failed(ids, error)
-
-    # --- storm digest -----------------------------------------------------------------
-
-    async def _digest(self, channel: str, now: float) -> float:
-        """Post or refresh the channel's digest; seconds until it may be refreshed again."""
-        storm = self._storm
-        groups: list[GroupMessage] = []
-        for gid in storm.listed[channel]:
-            stored = await self._tables.load(gid)
-            if stored is not None:
-                groups.append(stored)
-        body = render_digest(groups, raging=storm.raging(channel, now))
-        text = body["text"] + repr(body["blocks"])
-        ts = storm.digest_ts.get(channel)
-        if text == storm.last_body.get(channel):
-            storm.sent_at[channel] = now
-            if not storm.raging(channel, now) and all(g.ts for g in groups):
-                # The storm is over and every group has its own message: the next storm
-                # gets a digest of its own.
-                storm.listed[channel] = []
-                storm.digest_ts.pop(channel, None)
-                storm.last_body.pop(channel, None)
-            return storm.interval
-        key: Key = ("update",) if ts else ("post", channel)
-        wait = self._pacer.wait(key, now)
-        if wait > 0:
-            return wait
-        self._pacer.take(key, now)
-        try:
-            if ts:
-                await self._client.chat_update(channel=channel, ts=ts, **body)
-            else:
-                resp = await self._client.chat_postMessage(
-                    channel=channel, unfurl_links=False, unfurl_media=False, **body
-                )
-                storm.digest_ts[channel] = str(resp["ts"])
-        except Exception as exc:
-            retry_after = _retry_after(exc)
-            backoff = retry_after or self._slack.retry_interval_seconds
-            self._pacer.block(key, now + backoff, drain=retry_after is not None)
-            log.warning("digest deferred", extra={"channel": channel, "error": _error(exc)})
-            return retry_after or 1.0
-        storm.sent_at[channel] = now
-        storm.last_body[channel] = text
-        return storm.interval

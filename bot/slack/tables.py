@@ -16,6 +16,8 @@ comes back `look_first`: its sender searches the channel before posting again.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -64,6 +66,14 @@ class GroupMessage:
     report: TriageReport
     state: MessageState
 
+    @classmethod
+    def from_row(cls, group_id: str, row: Sequence[Any]) -> GroupMessage:
+        """From a `slack_messages` row read as (group_key, channel, ts, report, state) on
+        either back end (the report as JSON text)."""
+        report = TriageReport.from_dict(json.loads(row[3]))
+        state = MessageState.from_json(row[4] or None)
+        return cls(group_id, str(row[0]), str(row[1]), row[2], report, state)
+
 
 @dataclass(frozen=True)
 class MessageRef:
@@ -73,6 +83,16 @@ class MessageRef:
     channel: str
     ts: str
     previous: str | None
+    posted: bool = True  # False: an earlier post found again (see `slack.delivery`)
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """A channel's storm digest, claimed for a post or an update: its message (None before
+    the first post) and every group any replica listed in it, in order."""
+
+    ts: str | None
+    listed: tuple[str, ...]
 
 
 class SlackStore(Protocol):
@@ -127,3 +147,14 @@ class SlackStore(Protocol):
 
     async def save_state(self, group_id: str, state: MessageState) -> None:
         """Store what people did with the message."""
+
+    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
+        """Claim the channel's digest, adding `listed` to its groups; None while another
+        replica holds it."""
+
+    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
+        """Release the digest claim; with `posted`, record its first post's ts (only while
+        the digest still has `previous`)."""
+
+    async def end_digest(self, channel: str) -> None:
+        """The storm is over: forget the channel's digest (the next storm posts anew)."""

@@ -16,16 +16,15 @@ slack-sdk's block models, `invalid_blocks`, `msg_too_long`); with `limits` set t
 answers 429 + Retry-After past Slack's per-channel and per-method rates, and counts them
 in `rate_limited`.
 
-A stalled answer (`stall`) does the work and then answers late, as Slack does when a
-request times out after it arrived: the client sees a timeout, the message exists.
-Messages keep the `metadata` they were posted with; `conversations.history` returns a
-channel's top-level messages newest first, with their metadata only when asked
-(`include_all_metadata`), paged by `limit` and `cursor`, bounded by `oldest`/`latest`.
+A `stall`ed call is done, then answered late or its connection dropped (the client sees
+a timeout or a disconnection; the message exists). Messages keep their `metadata`;
+`conversations.history` is `tests.fakes.slack_history`.
 
-Served: chat.postMessage, chat.update, chat.postEphemeral, conversations.history, auth.test,
-files.getUploadURLExternal + the upload URL + files.completeUploadExternal (what
-`files_upload_v2` calls), usergroups.users.list, apps.connections.open and a websocket
-that plays Socket Mode (`push` an envelope, `acks` holds the answers).
+Served: chat.postMessage, chat.update, chat.delete, chat.postEphemeral,
+conversations.history, auth.test, files.getUploadURLExternal + the upload URL +
+files.completeUploadExternal (what `files_upload_v2` calls), usergroups.users.list,
+apps.connections.open and a websocket that plays Socket Mode (`push` an envelope, `acks`
+holds the answers).
 """
 
 from __future__ import annotations
@@ -43,45 +42,12 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 from tests.fakes.slack_history import history_page
+from tests.fakes.slack_records import Call, Failure, Message
 from tests.fakes.slack_rules import RateLimits, message_problem
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
-
-
-@dataclass
-class Call:
-    """One request the fake received: the method and every argument, however sent."""
-
-    method: str
-    args: dict[str, Any]
-    content_type: str
-    token: str
-    agent: str = ""  # the User-Agent: which client (replica) called
-
-
-@dataclass
-class Failure:
-    """An injected answer for a method, used `times` times."""
-
-    status: int = 200
-    error: str = ""
-    retry_after: int | None = None
-    times: int = 1
-
-
-@dataclass
-class Message:
-    """A message as the fake channel holds it."""
-
-    channel: str
-    ts: str
-    text: str
-    blocks: list[Any]
-    attachments: list[Any]
-    thread_ts: str | None = None
-    edits: int = 0
-    metadata: dict[str, Any] | None = None
+__all__ = ["APP_TOKEN", "BOT_TOKEN", "Call", "FakeSlack", "Message", "running_fake_slack"]
 
 
 @dataclass
@@ -95,7 +61,7 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
-    stalls: dict[str, list[float]] = field(default_factory=dict)
+    stalls: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     limits: RateLimits | None = None
@@ -112,9 +78,10 @@ class FakeSlack:
         )
         self.failures.setdefault(method, []).append(failure)
 
-    def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Do the next `times` calls of `method`, then answer each `seconds` late."""
-        self.stalls.setdefault(method, []).extend([seconds] * times)
+    def stall(self, method: str, seconds: float, *, times: int = 1, drop: bool = False) -> None:
+        """Do the next `times` calls of `method`, then answer each `seconds` late (with
+        `drop`, close the connection instead of answering)."""
+        self.stalls.setdefault(method, []).extend([(seconds, drop)] * times)
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Requests received, optionally of one method, oldest first."""
@@ -191,9 +158,12 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         answer = handler(args)
-        delays = self.stalls.get(method)
-        if delays:
-            await asyncio.sleep(delays.pop(0))
+        stalls = self.stalls.get(method)
+        if stalls:
+            seconds, drop = stalls.pop(0)
+            await asyncio.sleep(seconds)
+            if drop and request.transport is not None:
+                request.transport.close()  # done, but the answer never leaves
         return web.json_response(answer)
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -241,6 +211,12 @@ class FakeSlack:
         message.attachments = args.get("attachments", message.attachments)
         message.edits += 1
         return {"ok": True, "channel": key[0], "ts": key[1], "text": message.text}
+
+    def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel", "")), str(args.get("ts", "")))
+        if self.messages.pop(key, None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": key[0], "ts": key[1]}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("user") or not args.get("channel"):

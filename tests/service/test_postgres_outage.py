@@ -2,8 +2,9 @@
 
 While the database is down a webhook is answered 503 with Retry-After and the reason
 (never a 200 for a notification that was not committed) and `/readyz` says not ready and
-why; once PostgreSQL is back the same process takes webhooks and triages them again,
-without a restart: the pool reconnects, the worker's and sweeper's loops survived.
+why; once PostgreSQL is back the same process takes webhooks, triages them and sends to
+Slack again, without a restart: the pool reconnects, the worker's, the sender's and the
+sweeper's loops survived.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from tests.fakes.fake_slack import BOT_TOKEN, running_fake_slack
 from tests.store.postgres_server import PostgresServer
 
 from .conftest import AUTH, AppFactory, load_fixture
@@ -64,6 +66,12 @@ async def test_a_postgres_restart_gives_503s_then_the_service_recovers_by_itself
         assert "database unreachable" in error or "could not store" in error
         readiness = await _ready_is(client, False)
         assert "database unreachable" in readiness["reason"]
+        # The reads too: a 503 that says the store is unavailable, never a 500.
+        for path in ("/api/triages", "/api/audit"):
+            read = await client.get(path)
+            assert read.status == 503, (path, await read.text())
+            assert "Retry-After" in read.headers
+            assert (await read.json())["error"].startswith("store unavailable")
     finally:
         await asyncio.to_thread(postgres_server.start)
 
@@ -93,3 +101,30 @@ async def test_a_webhook_while_postgres_is_down_is_never_a_200(
         await asyncio.to_thread(postgres_server.start)
     await _ready_is(client, True)
     assert await _stored(postgres_url) == []
+
+
+async def test_the_slack_sender_survives_a_postgres_restart(
+    service: AppFactory, postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    async with running_fake_slack() as slack:
+        client, _ = await service(
+            database_url=postgres_url,
+            database=DATABASE,
+            slack_bot_token=BOT_TOKEN,
+            slack_api_url=slack.base_url,
+            slack_channel="C1",
+        )
+        before = _group("slack-before")
+        assert (await client.post("/alertmanager", json=before, headers=AUTH)).status == 200
+        await slack.wait_for("chat.postMessage", timeout=10)
+        await asyncio.to_thread(postgres_server.stop, "fast")
+        try:
+            await _ready_is(client, False)
+        finally:
+            await asyncio.to_thread(postgres_server.start)
+        await _ready_is(client, True)
+        after = _group("slack-after")
+        assert (await client.post("/alertmanager", json=after, headers=AUTH)).status == 200
+        await slack.wait_for("chat.postMessage", count=2, timeout=15)
+        texts = [m.text for m in slack.channel_messages("C1")]
+        assert len(texts) == 2, texts

@@ -7,6 +7,7 @@ runs on both; `outbox_rows` reads the outbox rows of whichever it is."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,10 @@ import aiohttp
 import aiosqlite
 import pytest
 
+from bot.actions.audit import Audit, AuditLog
+from bot.actions.ledger import ActionLedger, Ledger
+from bot.actions.pg_audit import PgAuditLog
+from bot.actions.pg_ledger import PostgresLedger
 from bot.config import Settings
 from bot.slack.client import make_client
 from bot.slack.notifier import SlackNotifier
@@ -71,20 +76,29 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
+@dataclass(frozen=True)
+class Backend:
+    """What the Slack side writes, on one back end, and a reader of its outbox rows."""
+
+    tables: SlackStore
+    audit: Audit
+    ledger: ActionLedger
+    rows: Rows
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-async def backend(
-    request: pytest.FixtureRequest, store: Store
-) -> AsyncIterator[tuple[SlackStore, Rows]]:
-    """The Slack tables on one back end, and a reader of its outbox rows."""
+async def backend(request: pytest.FixtureRequest, store: Store) -> AsyncIterator[Backend]:
+    """The Slack tables, audit log and action ledger on SQLite, then on PostgreSQL."""
     if request.param == "sqlite":
-        tables = SlackTables(store)
-        await tables.ensure()
+        tables, audit, ledger = SlackTables(store), AuditLog(store), Ledger(store)
+        for part in (tables, audit, ledger):
+            await part.ensure()
 
         async def sqlite_rows() -> list[tuple[Any, ...]]:
             async with store.connection.execute(OUTBOX_ROWS) as cur:
                 return [tuple(row) for row in await cur.fetchall()]
 
-        yield tables, sqlite_rows
+        yield Backend(tables, audit, ledger, sqlite_rows)
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = await _create_database(server)
@@ -94,19 +108,22 @@ async def backend(
     async def pg_rows() -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await pg.pool.fetch(OUTBOX_ROWS)]
 
-    yield PgSlackTables(pg.pool, "replica-test"), pg_rows
+    pool = pg.pool
+    yield Backend(
+        PgSlackTables(pool, "replica-test"), PgAuditLog(pool), PostgresLedger(pool), pg_rows
+    )
     await pg.close()
     await _drop_database(server, name)
 
 
 @pytest.fixture
-def tables(backend: tuple[SlackStore, Rows]) -> SlackStore:
-    return backend[0]
+def tables(backend: Backend) -> SlackStore:
+    return backend.tables
 
 
 @pytest.fixture
-def outbox_rows(backend: tuple[SlackStore, Rows]) -> Rows:
-    return backend[1]
+def outbox_rows(backend: Backend) -> Rows:
+    return backend.rows
 
 
 @pytest.fixture
@@ -133,16 +150,15 @@ async def make_notifier(
 
 
 @pytest.fixture
-def make_service(make_settings: MakeSettings, tmp_path: Path) -> Callable[..., Any]:
-    """Start a SlackService (store, routes on a test client); everything closes at the end."""
+def make_service(make_settings: MakeSettings, backend: Backend) -> Callable[..., Any]:
+    """Start a SlackService (on each back end, routes on a test client); everything closes
+    at the end."""
     from contextlib import AsyncExitStack, asynccontextmanager
 
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
     from prometheus_client import CollectorRegistry
 
-    from bot.actions.audit import AuditLog
-    from bot.actions.ledger import Ledger
     from bot.assembly import build_actions, open_clients
     from bot.slack.service import SlackService, SlackTablesOf
 
@@ -150,17 +166,11 @@ def make_service(make_settings: MakeSettings, tmp_path: Path) -> Callable[..., A
     async def build(**overrides: Any) -> AsyncIterator[tuple[SlackService, TestClient[Any, Any]]]:
         settings = make_settings(**{"in_cluster": False, **overrides})
         async with AsyncExitStack() as stack:
-            store = Store(tmp_path / "store.sqlite3")
-            await store.open()
-            stack.push_async_callback(store.close)
-            # Wired as `app` wires it: the same clients and actions, the SQLite tables.
+            # Wired as `app` wires it: the same clients and actions, the back end's tables.
             clients = await open_clients(settings, stack)
-            tables, audit, ledger = SlackTables(store), AuditLog(store), Ledger(store)
-            for part in (tables, audit, ledger):
-                await part.ensure()
             service = SlackService(
                 settings,
-                SlackTablesOf(tables, audit, ledger),
+                SlackTablesOf(backend.tables, backend.audit, backend.ledger),
                 clients.session,
                 build_actions(settings, clients),
                 CollectorRegistry(),

@@ -21,21 +21,31 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.model.alert import AlertStatus
 from bot.model.change import Change
 from bot.slack.buttons import group_id
-from bot.slack.client import api_url
+from bot.slack.client import api_url, make_client
 from bot.slack.notifier import SlackNotifier
 from bot.slack.pg_outbox import PgSlackTables
 from bot.store.postgres.store import PostgresStore
 from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.conftest import MakeSettings
 from tests.slack.reports import report
+from tests.store.test_replicas import until
 
 GROUPS = 50
 Replicas = tuple[list[SlackNotifier], asyncpg.Pool]
 
 
 @pytest.fixture
+def storm_threshold() -> int:
+    """Groups a minute past which a channel gets a digest (none unless a test asks)."""
+    return 1000
+
+
+@pytest.fixture
 async def two_replicas(
-    postgres_url: str, make_settings: MakeSettings, session: aiohttp.ClientSession
+    postgres_url: str,
+    make_settings: MakeSettings,
+    session: aiohttp.ClientSession,
+    storm_threshold: int,
 ) -> AsyncIterator[Replicas]:
     """Two replicas' notifiers (senders running), each on a store of its own; a pool."""
     settings = make_settings(
@@ -43,7 +53,8 @@ async def two_replicas(
             "channel_messages_per_second": 500,
             "channel_burst": 50,
             "updates_per_minute": 60_000,
-            "storm_groups_per_minute": 1000,  # the digest is per replica (docs/slack.md)
+            "storm_groups_per_minute": storm_threshold,
+            "digest_interval_seconds": 0.1,
         }
     )
     stores = [PostgresStore(postgres_url) for _ in range(2)]
@@ -111,3 +122,77 @@ async def test_two_senders_post_one_message_per_group_with_its_final_state(
         assert message.attachments == expected["attachments"]  # (jsonb keeps no key order)
         ts = await pool.fetchval("SELECT ts FROM slack_messages WHERE group_id = $1", group_id(key))
         assert ts == message.ts
+
+
+@pytest.mark.parametrize("storm_threshold", [3])
+async def test_a_storm_split_across_replicas_gets_one_digest_listing_every_group(
+    slack: FakeSlack, two_replicas: Replicas
+) -> None:
+    notifiers, pool = two_replicas
+    keys = [f"storm-{n:02d}" for n in range(12)]
+    for n, key in enumerate(keys):  # each replica sees six groups open: a storm on both
+        await notifiers[n % 2].notify(report(group_key=key), Change("new"))
+
+    def digests() -> list[str]:
+        return [m.text for m in slack.channel_messages("C1") if "alert storm" in m.text]
+
+    # No sender idles while its digest is due every 0.1 s: wait for the outcome instead.
+    for _ in range(1000):
+        waiting = await pool.fetchval(
+            "SELECT COUNT(*) FROM slack_outbox WHERE state IN ('pending', 'sending')"
+        )
+        if waiting == 0 and any("12 alert groups opened" in text for text in digests()):
+            break
+        await asyncio.sleep(0.01)
+    assert len(digests()) == 1, digests()  # one digest for the channel, not one a replica
+    assert "12 alert groups opened" in digests()[0]
+    assert len(slack.channel_messages("C1")) == 13  # and every group's own message
+    row = await pool.fetchrow("SELECT ts, jsonb_array_length(listed) FROM slack_digests")
+    assert row is not None and row[1] == 12
+    assert row[0] in {m.ts for m in slack.channel_messages("C1")}
+
+
+async def test_a_sender_frozen_past_its_claim_leaves_one_message(
+    slack: FakeSlack,
+    postgres_url: str,
+    make_settings: MakeSettings,
+    session: aiohttp.ClientSession,
+) -> None:
+    settings = make_settings()
+    stores = [PostgresStore(postgres_url) for _ in range(2)]
+    await asyncio.gather(*(s.open() for s in stores))
+    frozen_tables = PgSlackTables(stores[0].pool, "frozen", claim_seconds=0.3)
+    made: list[SlackNotifier] = []
+    try:
+        slack.stall("chat.postMessage", 3.0)  # stored at once, answered long after the claim
+        frozen = SlackNotifier(
+            make_client(settings, session, retries=False), frozen_tables, settings
+        )
+        made.append(frozen)
+        frozen.sender.start()
+        await frozen.notify(report(), Change("new"))
+        await slack.wait_for("chat.postMessage")
+
+        async def expired() -> bool:
+            value = await stores[1].pool.fetchval(
+                "SELECT bool_and(claim_until <= now()) FROM slack_outbox WHERE state = 'sending'"
+            )
+            return bool(value)
+
+        await until(expired)
+        taker_tables = PgSlackTables(stores[1].pool, "taker")
+        taker = SlackNotifier(make_client(settings, session, retries=False), taker_tables, settings)
+        made.append(taker)
+        taker.sender.start()  # takes the expired claim over and posts
+        await slack.wait_for("chat.postMessage", 2)
+        await slack.wait_for("chat.delete")  # the frozen one's answer came: its post goes
+        recorded = await stores[1].pool.fetchval("SELECT ts FROM slack_messages")
+    finally:
+        for notifier in made:
+            await notifier.close()
+        await asyncio.gather(*(s.close() for s in stores))
+    [message] = slack.channel_messages("C1")  # two posts, one message left
+    assert len(slack.calls("chat.postMessage")) == 2
+    [deleted] = slack.calls("chat.delete")
+    assert deleted.args["ts"] != message.ts == recorded  # the frozen one's post withdrawn
+    assert message.text.startswith("[FIRING]")

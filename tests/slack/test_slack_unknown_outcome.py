@@ -39,11 +39,13 @@ def impatient(
     return SlackNotifier(client, tables, settings, sender=sender)
 
 
-async def test_a_post_that_timed_out_after_slack_stored_it_is_found_not_posted_again(
+@pytest.mark.parametrize("drop", [False, True], ids=["timeout", "dropped-connection"])
+async def test_a_post_whose_answer_was_lost_after_slack_stored_it_is_found_not_posted_again(
     slack: FakeSlack, make_settings: MakeSettings, session: aiohttp.ClientSession,
-    tables: SlackStore, outbox_rows: Rows,
+    tables: SlackStore, outbox_rows: Rows, drop: bool, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    slack.stall("chat.postMessage", 1.0)  # stored at once, answered after the client gave up
+    # Stored at once; answered after the client gave up, or the connection closed instead.
+    slack.stall("chat.postMessage", 0.05 if drop else 1.0, drop=drop)
     notifier = impatient(make_settings(), session, tables)
     notifier.sender.start()
     try:
@@ -61,6 +63,9 @@ async def test_a_post_that_timed_out_after_slack_stored_it_is_found_not_posted_a
         stored = await tables.load(GID)
         assert stored is not None and stored.ts == message.ts  # found, and recorded
         assert await outbox_rows() == [("message", "sent", 2, None)]
+        assert len(slack.calls("chat.update")) == 1  # the one found shows the newest state
+        [lost] = [getattr(r, "error", "") for r in caplog.records if r.msg == "slack send deferred"]
+        assert lost.startswith("ServerDisconnectedError" if drop else "TimeoutError")
 
         await notifier.notify(report(status="resolved"), Change("resolved"))
         await notifier.sender.idle(timeout=10)
@@ -71,9 +76,10 @@ async def test_a_post_that_timed_out_after_slack_stored_it_is_found_not_posted_a
     assert len(slack.calls("chat.postMessage")) == 1
 
 
+@pytest.mark.parametrize("history", ["ok", "missing_scope"])
 async def test_a_lost_post_that_never_reached_slack_is_posted_once(
     slack: FakeSlack, make_notifier: Callable[..., SlackNotifier], session: aiohttp.ClientSession,
-    tables: SlackStore,
+    tables: SlackStore, history: str,
 ) -> None:  # fmt: skip
     stopped = make_notifier(start=False)
     await stopped.notify(report(), Change("new"))
@@ -85,6 +91,8 @@ async def test_a_lost_post_that_never_reached_slack_is_posted_once(
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url, session=session)
     await client.chat_postMessage(channel="C1", text="other", metadata=other)
 
+    if history != "ok":  # the app lacks channels:history: post rather than lose the message
+        slack.fail("conversations.history", error=history)
     notifier = make_notifier()
     await notifier.sender.idle(timeout=10)
     assert len(slack.calls("conversations.history")) == 1

@@ -133,3 +133,45 @@ async def test_a_replica_whose_lease_was_taken_over_neither_tells_nor_records(
     assert await store.get_report(GROUP) is None
     assert not await stalled.finish(GROUP, ident)  # and the lease stays replica-b's
     assert await taker.renew(GROUP)
+
+
+def overflowing(
+    target: Target, evidence: Sequence[Evidence], notification: Notification
+) -> Verdict:
+    raise OverflowError("date value out of range")  # as a startsAt in year 0001 once did
+
+
+async def test_a_triage_that_keeps_failing_is_given_up_under_the_lease(
+    store: PostgresStore,
+) -> None:
+    ident = await store.add_notification(GROUP, "firing", "k1", BODY)
+    told = Told()
+    worker = TriageWorker(
+        store,
+        TriageQueue(1 << 20),
+        Pipeline([], overflowing),
+        told,
+        BotMetrics(),
+        concurrency=1,
+        max_attempts=3,
+        leases=Leases(store.pool, "replica-a", lease_seconds=5),
+        poll_seconds=0.05,
+    )
+    await worker.start()
+    try:
+        async with asyncio.timeout(5):
+            while await _state(store, ident) == "pending":
+                await asyncio.sleep(0.05)
+    finally:
+        await worker.stop(5)
+    row = await store.pool.fetchrow("SELECT state, error FROM notifications WHERE id = $1", ident)
+    assert row["state"] == "failed" and "OverflowError" in row["error"]
+    assert "3 attempts" in row["error"]
+    attempts = await store.pool.fetchval(
+        "SELECT attempts FROM triage_attempts WHERE notification_id = $1", ident
+    )
+    assert attempts == 3
+    [report] = told.reports
+    assert report.verdict.summary.startswith("could not triage: OverflowError")
+    saved = await store.get_report(GROUP)
+    assert saved is not None and saved.verdict.summary == report.verdict.summary

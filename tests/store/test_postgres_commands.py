@@ -147,3 +147,13 @@ def test_migrate_store_without_a_sqlite_file_names_the_path(
     missing = tmp_path / "nowhere.sqlite3"
     assert main(["migrate-store", str(missing), "postgresql://127.0.0.1/x"]) == 2
     assert f"no SQLite store at {missing}" in capsys.readouterr().err
+
+
+def test_export_case_with_the_postgres_url_set_says_what_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRIAGE_BOT_DATABASE_URL", "postgresql://bot@127.0.0.1:1/triage")
+    assert main(["export-case", "g", "--config", _config(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "export-case reads a SQLite store" in err and "--data-dir" in err
+    assert len(err.splitlines()) == 1

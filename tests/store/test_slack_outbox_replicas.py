@@ -138,3 +138,15 @@ async def test_at_start_a_replica_takes_back_its_own_claims_only(pair: Pair) -> 
     assert [h.group_id for h in await a.heads()] == ["GA"]  # b's live claim stays b's
     assert await a.claim("GA", [mine.id]) != []
     assert await b.sent([theirs.id], MessageRef("C1", "1.1", None))
+
+
+async def test_an_op_copied_from_sqlite_mid_send_is_free_to_claim(pair: Pair) -> None:
+    a, b = pair
+    await queue(a, "x")
+    [op] = await a.pending("G1")
+    # What `migrate-store` leaves of a send SQLite had on its way: sending, no claim.
+    await a._pool.execute("UPDATE slack_outbox SET state = 'sending' WHERE id = $1", op.id)
+    [head] = await b.heads()
+    assert await b.claim("G1", [head.op_id]) != []
+    await b.unclaim_all()  # b restarted: its claim is pending again, for anyone
+    assert [o.id for o in await a.pending("G1")] == [op.id]

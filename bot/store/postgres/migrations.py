@@ -193,6 +193,22 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        """
+        -- A channel's storm digest, one message for every replica: claimed like an outbox
+        -- op (claimed_by, claim_until), its first post's ts kept once, and the groups
+        -- each replica listed in it, in order.
+        CREATE TABLE slack_digests (
+            channel TEXT PRIMARY KEY,
+            ts TEXT,
+            listed JSONB NOT NULL DEFAULT '[]',
+            claimed_by TEXT,
+            claim_until TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        """,
+    ),
 )
 
 
