@@ -141,14 +141,21 @@ class DriftApi:
         if monitor is None:
             service.metrics.count("unknown_model")
             return error_response(404, f"unknown model {key}: configure it under drift.models")
-        joined = 0
+        items = [
+            (item.id, tuple(item.label) if isinstance(item.label, list) else (item.label,))
+            for item in body.labels
+        ]
+        joined: int | None = 0
         try:
-            for item in body.labels:
-                labels = tuple(item.label) if isinstance(item.label, list) else (item.label,)
-                joined += monitor.add_labels(item.id, labels)
+            if service.shared is not None:  # several replicas: joined at the next round
+                await service.shared.add_labels(monitor, items)
+                joined = None
+            else:
+                joined = sum(monitor.add_labels(rid, labels) for rid, labels in items)
         except IngestError as exc:
             service.metrics.count(exc.outcome)
-            return error_response(exc.status, f"{exc.message} (labels before this one were kept)")
+            kept = " (labels before this one were kept)" if exc.status == 422 else ""
+            return error_response(exc.status, f"{exc.message}{kept}")
         service.metrics.count("accepted")
         return web.json_response(
             {"status": "accepted", "labels": len(body.labels), "joined": joined}

@@ -84,6 +84,32 @@ def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
+def row_values(evaluation: Evaluation) -> tuple[Any, ...]:
+    """The columns of one evaluation's row after namespace and model: `evaluated_at` (a
+    datetime), drift_share, dataset_drift, prediction_drift, window_rows, accuracy, mae,
+    and the evaluation as JSON (what both back ends store)."""
+    from bot.drift.history import evaluation_to_json, json_safe  # lazy: numpy, the engine
+
+    inputs, predictions, quality = evaluation.inputs, evaluation.predictions, evaluation.quality
+    return (
+        evaluation.at,
+        json_safe(inputs.drift_share) if inputs is not None else None,
+        inputs.dataset_drift if inputs is not None else None,
+        predictions.drift if predictions is not None else None,
+        inputs.window_rows if inputs is not None else None,
+        json_safe(quality.accuracy),
+        json_safe(quality.mae),
+        json.dumps(evaluation_to_json(evaluation)),
+    )
+
+
+def refused(namespace: str, model: str, exc: Exception) -> None:
+    """Log an evaluation the database would not store (it still counts in memory)."""
+    log.error(
+        "cannot store drift evaluation", extra={"model": f"{namespace}/{model}", "error": str(exc)}
+    )
+
+
 class HistoryTable:
     """The `drift_evaluations` table, keeping the last `keep` rows per model."""
 
@@ -97,27 +123,9 @@ class HistoryTable:
 
     def statements(self, namespace: str, model: str, evaluation: Evaluation) -> list[Statement]:
         """The insert of one evaluation and the pruning of the model's older rows."""
-        from bot.drift.history import (  # lazy: numpy and the engine load with the first model
-            evaluation_to_json,
-            json_safe,
-        )
-
-        inputs, predictions, quality = evaluation.inputs, evaluation.predictions, evaluation.quality
-        insert: Statement = (
-            _INSERT,
-            (
-                namespace,
-                model,
-                evaluation.at.isoformat(),
-                json_safe(inputs.drift_share) if inputs is not None else None,
-                _flag(inputs.dataset_drift if inputs is not None else None),
-                _flag(predictions.drift if predictions is not None else None),
-                inputs.window_rows if inputs is not None else None,
-                json_safe(quality.accuracy),
-                json_safe(quality.mae),
-                json.dumps(evaluation_to_json(evaluation)),
-            ),
-        )
+        at, *columns = row_values(evaluation)
+        flags = [_flag(v) if isinstance(v, bool) else v for v in columns]
+        insert: Statement = (_INSERT, (namespace, model, at.isoformat(), *flags))
         prune: Statement = (_PRUNE, (namespace, model, namespace, model, self._keep))
         return [insert, prune]
 
@@ -130,10 +138,7 @@ class HistoryTable:
         try:
             await self._store.write(*self.statements(namespace, model, evaluation))
         except (OSError, sqlite3.Error, RuntimeError) as exc:
-            log.error(
-                "cannot store drift evaluation",
-                extra={"model": f"{namespace}/{model}", "error": str(exc)},
-            )
+            refused(namespace, model, exc)
             return False
         return True
 

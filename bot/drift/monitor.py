@@ -29,22 +29,12 @@ from bot.drift.ingest.model_bodies import (
     parse_predictions,
     parse_request,
 )
-from bot.drift.ingest.window import Window
+from bot.drift.ingest.window import Window, prediction_matrices
 from bot.drift.stats.compute import Compute
 from bot.drift.stats.engine import Reference
 from bot.drift.stats.results import DriftOptions
 
 PREDICTION = "prediction"
-
-
-def prediction_matrices(
-    task: str, column: npt.NDArray[Any]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
-    """(numeric, text) window rows of a prediction column: text for classification."""
-    count = column.shape[0]
-    if task == "classification":
-        return np.zeros((count, 0)), column[:, None].astype(object)
-    return column[:, None], np.zeros((count, 0), dtype=object)
 
 
 class ModelMonitor:
@@ -78,12 +68,17 @@ class ModelMonitor:
         )  # fmt: skip
         self.prediction_reference: Reference | None = None
         self._prediction_capture = Capture(config.capture_rows)
-        self.feedback = Feedback(
-            config.task, rows=settings.feedback_rows, pending=settings.pending_ids,
-            baseline=config.accuracy_baseline, baseline_rows=settings.min_rows,
-        )  # fmt: skip
+        self.feedback = self.new_feedback()
         self.history: deque[Evaluation] = deque(maxlen=settings.history)
         self.rows_ingested = 0
+
+    def new_feedback(self) -> Feedback:
+        """Empty ground truth state as the settings make it (the shared one loads into it)."""
+        s, config = self.settings, self.config
+        return Feedback(
+            config.task, rows=s.feedback_rows, pending=s.pending_ids,
+            baseline=config.accuracy_baseline, baseline_rows=s.min_rows,
+        )  # fmt: skip
 
     def set_features(self, names: tuple[str, ...]) -> None:
         """Name the input features (from the config, the reference or the first request)."""
@@ -249,6 +244,12 @@ class ModelMonitor:
     def record(self, evaluation: Evaluation) -> None:
         """Keep an evaluation in the bounded history."""
         self.history.append(evaluation)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by this replica's windows of the model."""
+        held = self.predictions.memory_bytes
+        return held + self.window.memory_bytes if self.features is not None else held
 
     @property
     def latest(self) -> Evaluation | None:

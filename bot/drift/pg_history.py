@@ -11,18 +11,20 @@ their gauges and the triage's drift evidence follow the shared history. The tabl
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
 
-from bot.drift.history_table import HistoryUnavailable, documents_of, evaluations_of
+from bot.drift.history_table import (
+    HistoryUnavailable,
+    documents_of,
+    evaluations_of,
+    refused,
+    row_values,
+)
 
 if TYPE_CHECKING:
     from bot.drift.evaluation import Evaluation
-
-log = logging.getLogger(__name__)
 
 _INSERT = (
     "INSERT INTO drift_evaluations (namespace, model, evaluated_at, drift_share, dataset_drift,"
@@ -78,30 +80,12 @@ class PostgresHistory:
         False (and an error logged) when the database refused: the evaluation still counts
         in this replica's memory and gauges, only its shared copy is lost.
         """
-        from bot.drift.history import evaluation_to_json, json_safe  # lazy: numpy
-
-        inputs, predictions, quality = evaluation.inputs, evaluation.predictions, evaluation.quality
-        values = (
-            namespace,
-            model,
-            evaluation.at,
-            json_safe(inputs.drift_share) if inputs is not None else None,
-            inputs.dataset_drift if inputs is not None else None,
-            predictions.drift if predictions is not None else None,
-            inputs.window_rows if inputs is not None else None,
-            json_safe(quality.accuracy),
-            json_safe(quality.mae),
-            json.dumps(evaluation_to_json(evaluation)),
-        )
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute(_INSERT, *values)
+                await conn.execute(_INSERT, namespace, model, *row_values(evaluation))
                 await conn.execute(_PRUNE, namespace, model, self._keep)
         except DATABASE_ERRORS as exc:
-            log.error(
-                "cannot store drift evaluation",
-                extra={"model": f"{namespace}/{model}", "error": str(exc)},
-            )
+            refused(namespace, model, exc)
             return False
         return True
 

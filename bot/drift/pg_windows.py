@@ -23,6 +23,7 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 
+from bot.drift.pg_feedback import LOG
 from bot.drift.pg_history import PoolSource
 
 FloatArray = npt.NDArray[np.float64]
@@ -56,6 +57,9 @@ _TAKE_ROUND = (
     "INSERT INTO drift_rounds (name, slot) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE"
     " SET slot = excluded.slot WHERE drift_rounds.slot < excluded.slot RETURNING slot"
 )
+
+
+_Waiting = tuple[tuple[Any, ...], "tuple[Any, ...] | None", "asyncio.Future[bool]"]
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ class SharedWindows:
 
     def __init__(self, source: PoolSource) -> None:
         self._source = source
-        self._waiting: list[tuple[tuple[Any, ...], asyncio.Future[bool]]] = []
+        # (the batch's values, a feedback log entry's or None, the waiter)
+        self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
     @property
@@ -130,14 +135,17 @@ class SharedWindows:
         names: Sequence[str],
         numeric: FloatArray,
         text: npt.NDArray[Any],
+        feedback: tuple[Any, ...] | None = None,
     ) -> bool:
         """Append one event's rows once committed; False when the event was already stored
-        (a replay). Raises the database's errors."""
+        (a replay). `feedback`: the arguments of `drift.pg_feedback.LOG` (a response's
+        predictions), logged in the same transaction unless the event is a replay.
+        Raises the database's errors."""
         numbers, texts = encode(numeric, text)
         rows = max(numeric.shape[0], text.shape[0])
         values = (*model, kind, event_id, received_at, list(names), rows, numbers, texts)
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((values, done))
+        self._waiting.append((values, feedback, done))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write(), name="drift-batches")
         # Shielded: a client that hangs up does not cancel the commit of the others' rows.
@@ -150,21 +158,30 @@ class SharedWindows:
                 group, self._waiting = self._waiting, []
                 try:
                     async with self._pool.acquire() as conn, conn.transaction():
-                        stored = [await conn.fetchval(_APPEND, *v) is not None for v, _ in group]
+                        stored = [await self._one(conn, v, f) for v, f, _ in group]
                 except Exception as exc:  # every waiter of the group hears of it
-                    for _, done in group:
+                    for *_, done in group:
                         if not done.done():
                             done.set_exception(exc)
                     continue
                 except BaseException:
-                    for _, done in group:
+                    for *_, done in group:
                         done.cancel()
                     raise
-                for (_, done), fresh in zip(group, stored, strict=True):
+                for (*_, done), fresh in zip(group, stored, strict=True):
                     if not done.done():
                         done.set_result(fresh)
         finally:
             self._writer = None
+
+    @staticmethod
+    async def _one(
+        conn: asyncpg.Connection, values: tuple[Any, ...], feedback: tuple[Any, ...] | None
+    ) -> bool:
+        stored = await conn.fetchval(_APPEND, *values) is not None
+        if stored and feedback is not None:
+            await conn.execute(LOG, *feedback)
+        return stored
 
     async def index(self, model: tuple[str, str], kind: str) -> list[BatchInfo]:
         """Every stored batch of the model's `kind` without its rows, oldest first."""

@@ -8,9 +8,8 @@ one holding the advisory lock (`store.postgres.periodic`) that also moves `drift
 to this interval evaluates every model from the whole shared window and records it in
 the shared history (`drift.pg_history`); the others wait for the lock to be free. Then
 every replica reads the new history rows (`refresh`), so all export the same gauges and
-the triage's drift evidence is the same on each. What stays per replica: the labels
-joined with predictions (`drift.ingest.feedback`), so accuracy is the evaluating
-replica's (docs/operations.md, "Drift with several replicas").
+the triage's drift evidence is the same on each. Predictions and labels are logged by
+whichever replica receives them and joined at the round (`drift.pg_feedback`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,11 @@ from bot.drift.evaluation import Evaluation, Snapshot
 from bot.drift.gauges import DriftMetrics
 from bot.drift.history_table import HistoryUnavailable
 from bot.drift.ingest.cloudevents import InferenceEvent, IngestError
-from bot.drift.monitor import PREDICTION, ModelMonitor, prediction_matrices
+from bot.drift.ingest.feedback import Feedback
+from bot.drift.ingest.model_bodies import Value
+from bot.drift.ingest.window import prediction_matrices
+from bot.drift.monitor import PREDICTION, ModelMonitor
+from bot.drift.pg_feedback import SharedFeedback, log_values
 from bot.drift.pg_history import DATABASE_ERRORS, PoolSource, PostgresHistory
 from bot.drift.pg_windows import Batch, SharedWindows
 from bot.drift.shared_plan import Part, plan_capture, plan_window
@@ -74,6 +77,7 @@ class SharedDrift:
         self.history = PostgresHistory(source, settings.history)
         self._metrics = metrics
         self.windows = SharedWindows(source)
+        self.feedback = SharedFeedback(source)
         self._last_row: dict[str, int] = {}  # model key -> newest history row read
 
     @property
@@ -86,10 +90,12 @@ class SharedDrift:
         """Append one event's rows to the shared window: how many, or None for an event some
         replica stored already (a replay). Raises `IngestError` for bad input, as the
         single replica does, and a 503 one when the database fails."""
+        logged = None
         if event.kind == "response":
             predictions, column = monitor.prediction_column(event)
             numeric, text = prediction_matrices(monitor.config.task, column)
             names: tuple[str, ...] = (PREDICTION,)
+            logged = log_values(_key(monitor), "predictions", event.id, predictions)
         else:
             typed, _ = monitor.typed_inputs(event)
             numeric, text = monitor.input_matrices(typed)
@@ -97,7 +103,7 @@ class SharedDrift:
             names = monitor.features
         try:
             stored = await self.windows.append(
-                _key(monitor), event.kind, event.id, now, names, numeric, text
+                _key(monitor), event.kind, event.id, now, names, numeric, text, logged
             )
         except DATABASE_ERRORS as exc:
             log.error("cannot store drift rows", extra={"model": monitor.key, "error": str(exc)})
@@ -105,11 +111,20 @@ class SharedDrift:
         if not stored:
             return None
         rows = int(max(numeric.shape[0], text.shape[0]))
-        if event.kind == "response":
-            monitor.feedback.add_predictions(event.id, predictions)
-        else:
+        if event.kind == "request":
             monitor.rows_ingested += rows
         return rows
+
+    async def add_labels(
+        self, monitor: ModelMonitor, labels: list[tuple[str, tuple[Value, ...]]]
+    ) -> None:
+        """Log posted labels for the next round to join (a 503 `IngestError` when the
+        database fails)."""
+        try:
+            await self.feedback.add_labels(_key(monitor), labels)
+        except DATABASE_ERRORS as exc:
+            log.error("cannot store labels", extra={"model": monitor.key, "error": str(exc)})
+            raise IngestError(503, "unavailable", "drift store unavailable, retry later") from exc
 
     # --- rounds --------------------------------------------------------------------------
 
@@ -123,7 +138,10 @@ class SharedDrift:
             if got and await self.windows.take_round(ROUND, slot):
                 took = True
                 for monitor in monitors:
-                    await evaluate(monitor, await self.snapshot(monitor, now))
+                    try:
+                        await evaluate(monitor, await self.snapshot(monitor, now))
+                    except (ValueError, TypeError, KeyError):  # no other replica retries
+                        log.exception("drift evaluation failed", extra={"model": monitor.key})
         if not got:
             await self._wait_for_round()
         for monitor in monitors:
@@ -153,7 +171,7 @@ class SharedDrift:
                     evaluation = await evaluate(monitor, await self.snapshot(monitor, now))
                 finally:
                     await conn.execute(_UNLOCK, ROUND)
-        except DATABASE_ERRORS as exc:
+        except (*DATABASE_ERRORS, ValueError, TypeError, KeyError) as exc:  # or a bad row
             raise HistoryUnavailable(str(exc)) from exc
         await self.refresh(monitor)
         return evaluation
@@ -175,7 +193,7 @@ class SharedDrift:
         if evaluations:
             latest = evaluations[-1]
             rows = latest.inputs.window_rows if latest.inputs is not None else 0
-            self._metrics.publish(latest, rows, monitor.predictions.memory_bytes)
+            self._metrics.publish(latest, rows, monitor.memory_bytes)
 
     # --- the whole window ----------------------------------------------------------------
 
@@ -218,9 +236,13 @@ class SharedDrift:
             columns=columns,
             prediction_reference=monitor.prediction_reference,
             predictions=_columns(window, prediction_text)[PREDICTION],
-            quality=monitor.feedback.quality(),
+            quality=(await self._joined(monitor)).quality(),
             note=note,
         )
+
+    async def _joined(self, monitor: ModelMonitor) -> Feedback:
+        monitor.feedback = await self.feedback.apply(_key(monitor), monitor.new_feedback)
+        return monitor.feedback
 
     async def _window(
         self,

@@ -67,11 +67,15 @@ class DriftService:
         self.shared: SharedDrift | None = None
         if isinstance(store, Store):
             self.history = HistoryTable(store, settings.history)
-        else:
-            from bot.drift.replicas import SharedDrift  # lazy: asyncpg only with PostgreSQL
+        elif settings.models:
+            from bot.drift.replicas import SharedDrift  # lazy: numpy, asyncpg, the engine
 
             self.shared = SharedDrift(store, settings, self.metrics)
             self.history = self.shared.history
+        else:  # no model: only the (empty) history to serve
+            from bot.drift.pg_history import PostgresHistory
+
+            self.history = PostgresHistory(store, settings.history)
         self.monitors: dict[str, ModelMonitor] = {}
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -103,12 +107,12 @@ class DriftService:
                 )
             monitor = ModelMonitor(config, self._settings, reference)
             self.monitors[monitor.key] = monitor
+            if self.shared is not None:  # the state is the database's, not this replica's
+                await self.shared.refresh(monitor)
+                continue
             stored = await asyncio.to_thread(persist.read, self._root, monitor.key)
             if stored is not None:
                 self._restore(monitor, *stored)
-            if self.shared is not None:
-                await self.shared.refresh(monitor)
-                continue
             for evaluation in await self.history.load(config.namespace, config.name):
                 monitor.record(evaluation)
         self._started = True
@@ -116,8 +120,7 @@ class DriftService:
 
     def _restore(self, monitor: ModelMonitor, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
         try:
-            if self.shared is None:  # shared windows live in the database, not in files
-                monitor.load(arrays)
+            monitor.load(arrays)
             monitor.feedback.load(meta.get("feedback", {}))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning(
@@ -196,18 +199,17 @@ class DriftService:
         evaluation = await self._evaluate_snapshot(monitor, monitor.snapshot(time.time()))
         monitor.record(evaluation)
         window_rows = monitor.window.rows if monitor.features is not None else 0
-        memory = monitor.predictions.memory_bytes
-        if monitor.features is not None:
-            memory += monitor.window.memory_bytes
-        self.metrics.publish(evaluation, window_rows, memory)
+        self.metrics.publish(evaluation, window_rows, monitor.memory_bytes)
         return evaluation
 
     async def _persist(self) -> None:
         from bot.drift import persist  # lazy: numpy and the engine load with the first model
 
+        if self.shared is not None:  # every write went to the database already
+            return
         now = time.time()
         for monitor in self.monitors.values():
-            arrays = monitor.arrays(now) if self.shared is None else {}
+            arrays = monitor.arrays(now)
             meta = {
                 "feedback": monitor.feedback.state(),
                 "seen": [[kind, i] for (key, kind, i) in self._seen if key == monitor.key],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,3 +58,29 @@ async def test_prunes_per_model_reads_newer_rows_and_skips_unreadable_ones(
     assert not await table.record("ns", "m", _evaluation(5))  # closed store: refused, no raise
     with pytest.raises(HistoryUnavailable):
         await table.recent("ns", "m")
+
+
+def _heavy_after_building(models: str) -> str:
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from prometheus_client import CollectorRegistry\n"
+        "from bot.config_sections.drift import DriftSettings\n"
+        "from bot.drift.service import DriftService\n"
+        "from bot.store.postgres.store import PostgresStore\n"
+        f"settings = DriftSettings.model_validate({{'models': {models}}})\n"
+        "store = PostgresStore('postgresql://127.0.0.1:1/unused')\n"
+        "DriftService(settings, CollectorRegistry(), store, data_dir=Path('.'))\n"
+        "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_a_postgres_service_without_models_loads_no_numpy() -> None:
+    """Start-up stays light on PostgreSQL too: the shared windows load with the first model."""
+    assert _heavy_after_building("[]") == "[]"
+    model = "[{'namespace': 'ns', 'name': 'm'}]"
+    assert "numpy" in _heavy_after_building(model)

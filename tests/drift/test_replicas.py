@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -28,6 +29,7 @@ from bot.model.signal_evidence import DriftEvidence
 from bot.model.target import Target
 from bot.store.postgres.store import PostgresStore
 from tests.drift.conftest import (
+    FEATURES,
     NAME,
     NAMESPACE,
     Harness,
@@ -36,6 +38,7 @@ from tests.drift.conftest import (
     rows,
     v2_request,
 )
+from tests.fakes.servers import wait_for
 
 KEY = f"{NAMESPACE}/{NAME}"
 INTERVAL = 3600.0
@@ -118,7 +121,22 @@ def _settings(tmp_path: Path, **drift: Any) -> Settings:
 
 def _results(document: dict[str, Any]) -> dict[str, Any]:
     """What an evaluation found, without when it ran."""
-    return {k: document[k] for k in ("inputs", "predictions", "note")}
+    return {k: document[k] for k in ("inputs", "predictions", "quality", "note")}
+
+
+def _labels(events: list[Event]) -> list[dict[str, Any]]:
+    """Ground truth for each request: acidity above 7 (the predictions' rule at no shift)."""
+    return [
+        {"id": event_id, "label": [float(row[0] > 7) for row in body_rows(body)]}
+        for event_id, kind, body in events
+        if kind == "request"
+    ]
+
+
+def body_rows(body: dict[str, Any]) -> list[list[Any]]:
+    """The rows of a v2 request made by `v2_request`."""
+    columns = [tensor["data"] for tensor in body["inputs"]]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
 async def _history(replica: Replica) -> list[dict[str, Any]]:
@@ -141,6 +159,14 @@ async def test_two_replicas_evaluate_once_and_agree_with_one_replica(
         await (a if i % 4 < 2 else b).post(event_id, body, kind)
         status, answer = await single.post_event(event_id, body, kind)
         assert status == 200, answer
+    # Labels for every request, half posted to each replica (joined at the round).
+    labels = _labels(events)
+    for replica, part in ((b, labels[:9]), (a, labels[9:])):
+        feedback = {"namespace": NAMESPACE, "name": NAME, "labels": part}
+        response = await replica.client.post("/ingest/feedback", json=feedback)
+        assert response.status == 200 and (await response.json())["joined"] is None
+        response = await single.client.post("/ingest/feedback", json=feedback)
+        assert (await response.json())["joined"] == 30 * len(part)
 
     # Both replicas' timers fire in the same interval, at once: one evaluates.
     await asyncio.gather(a.service.evaluate_all(now=ROUND_1), b.service.evaluate_all(now=ROUND_1))
@@ -157,12 +183,18 @@ async def test_two_replicas_evaluate_once_and_agree_with_one_replica(
     assert history_a[0]["inputs"]["window_rows"] == 250  # 540 rows - 200 reference, capped
     assert history_a[0]["inputs"]["drift"] is True
     assert history_a[0]["predictions"] is not None
+    quality = history_a[0]["quality"]
+    assert quality["labelled"] == 540 and 0.5 < quality["accuracy"] < 1.0
+    assert quality["accuracy_baseline"] == 1.0  # the first 50 outcomes, unshifted: all right
 
     # Both replicas export the same gauges (the PrometheusRule folds them into one alert).
-    for name, labels in [("feature_drifted", {"feature": "acidity"}), ("share", {}),
-                         ("window_rows", {}), ("prediction_drifted", {})]:  # fmt: skip
-        value = a.gauge(name, **labels)
-        assert value is not None and value == b.gauge(name, **labels), name
+    gauges: list[tuple[str, dict[str, str]]] = [
+        ("feature_drifted", {"feature": "acidity"}), ("share", {}), ("window_rows", {}),
+        ("prediction_drifted", {}), ("accuracy", {}), ("accuracy_baseline", {}),
+    ]  # fmt: skip
+    for name, series in gauges:
+        value = a.gauge(name, **series)
+        assert value is not None and value == b.gauge(name, **series), name
     assert a.gauge("feature_drifted", feature="acidity") == 1.0
 
     # The next interval is evaluated again, once; rows trimmed to the window stay trimmed.
@@ -170,6 +202,8 @@ async def test_two_replicas_evaluate_once_and_agree_with_one_replica(
     await a.service.evaluate_all(now=ROUND_1 + INTERVAL + 5)
     assert len(await _history(a)) == 2
     assert len(a.service.monitors[KEY].history) == len(b.service.monitors[KEY].history) == 2
+    # The state is the database's: no replica writes drift files of its own.
+    assert not (tmp_path / "a" / "drift").exists() and not (tmp_path / "b" / "drift").exists()
 
 
 async def _history_of(h: Harness) -> list[dict[str, Any]]:
@@ -245,3 +279,70 @@ async def test_replays_trimming_evidence_and_a_late_replica(
     assert response.status == 503 and "retry later" in (await response.json())["error"]
     response = await b.client.get(f"/api/drift/{NAMESPACE}/{NAME}")
     assert response.status == 503
+
+
+async def test_a_model_whose_shared_state_is_unreadable_does_not_stop_the_others(
+    start_replica: Start, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    other = settings.drift.models[0].model_copy(update={"name": "other"})
+    settings = settings.model_copy(
+        update={
+            "drift": settings.drift.model_copy(update={"models": (other, *settings.drift.models)})
+        }
+    )
+    a: Replica = await start_replica(settings, "a")
+    for event_id, kind, body in _events(300, 31, 50):
+        if kind == "request":
+            await a.post(event_id, body)
+            response = await a.client.post(
+                "/ingest/kserve", data=json.dumps(body),
+                headers=binary_headers(event_id, name="other"),
+            )  # fmt: skip
+            assert response.status == 200
+    # A reference row of `other` that does not read back (3 bytes are no float64 rows).
+    await a.store.pool.execute(
+        "INSERT INTO drift_references (namespace, model, kind, names, rows, numbers, texts)"
+        " VALUES ($1, 'other', 'request', $2, 200, '\\x000102'::bytea, '{}')",
+        NAMESPACE, list(FEATURES),
+    )  # fmt: skip
+    await a.service.evaluate_all(now=ROUND_1)
+    assert len(await _history(a)) == 1  # the model after the broken one was evaluated
+    response = await a.client.get(f"/api/drift/{NAMESPACE}/other")
+    assert (await response.json())["history"] == []
+    response = await a.client.post(f"/api/drift/{NAMESPACE}/other/evaluate")
+    assert response.status == 503  # named, never a 500
+
+
+async def test_a_replica_dying_mid_round_leaves_the_next_round_to_the_others(
+    start_replica: Start, postgres_url: str, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    b: Replica = await start_replica(settings, "b")
+    for event_id, kind, body in _events(300, 41, 50):
+        await b.post(event_id, body, kind)
+    # Replica a holds the round's lock (it is evaluating) when it is killed.
+    a = await asyncpg.connect(postgres_url)
+    try:
+        assert await a.fetchval(
+            "SELECT pg_try_advisory_lock(hashtextextended('triage-bot:drift-evaluations', 1))"
+        )
+        waiting = asyncio.create_task(b.service.evaluate_all(now=ROUND_1))
+        await wait_for(
+            lambda: _waiting_on_the_lock(b.store), timeout=10, interval=0.05, what="b waiting"
+        )
+        await b.store.pool.execute("SELECT pg_terminate_backend($1)", a.get_server_pid())
+        # b stops waiting when a's connection goes, well before its 8 s wait would end
+        await asyncio.wait_for(waiting, timeout=5)
+    finally:
+        a.terminate()
+    assert await _history(b) == []  # this interval's round went with a
+    await b.service.evaluate_all(now=ROUND_1 + INTERVAL)
+    assert len(await _history(b)) == 1  # the lock went with a's connection: b runs the next
+
+
+async def _waiting_on_the_lock(store: PostgresStore) -> bool:
+    waiting = await store.pool.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    )
+    return bool(waiting)

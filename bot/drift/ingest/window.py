@@ -4,6 +4,7 @@ Owned by `drift.monitor`, one per model for inputs and one for predictions. A ri
 buffer of numeric (float64) and categorical (text) columns with the arrival time of
 each row; `snapshot` hands copies to the engine so evaluation can run in a thread while
 ingest goes on. `state`/`from_state` are the arrays `drift.persist` writes to disk.
+`prediction_matrices` shapes a column of predictions as window rows.
 """
 
 from __future__ import annotations
@@ -90,3 +91,13 @@ class Window:
         self._text[:count] = text[times.shape[0] - count :]
         self._times[:count] = times[times.shape[0] - count :]
         self._end, self._size = count % self.capacity, count
+
+
+def prediction_matrices(
+    task: str, column: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+    """(numeric, text) window rows of a prediction column: text for classification."""
+    count = column.shape[0]
+    if task == "classification":
+        return np.zeros((count, 0)), column[:, None].astype(object)
+    return column[:, None], np.zeros((count, 0), dtype=object)

@@ -209,6 +209,30 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        5,
+        """
+        -- Ground truth with several replicas (bot/drift/pg_feedback.py): the predictions of
+        -- every response and every posted label set, from any replica, in arrival order;
+        -- the replica evaluating a round applies them to the model's joined state and
+        -- deletes them, so labels join predictions whichever replica received either.
+        CREATE TABLE drift_feedback (
+            id BIGSERIAL PRIMARY KEY,
+            namespace TEXT NOT NULL,
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            payload JSONB NOT NULL
+        );
+        CREATE INDEX drift_feedback_model ON drift_feedback(namespace, model, id);
+        CREATE TABLE drift_feedback_state (
+            namespace TEXT NOT NULL,
+            model TEXT NOT NULL,
+            state JSONB NOT NULL,
+            PRIMARY KEY (namespace, model)
+        );
+        """,
+    ),
 )
 
 
