@@ -166,6 +166,15 @@ class DriftApi:
             f"{request.match_info['namespace']}/{request.match_info['name']}"
         )
 
+    def _started_monitor(self, request: web.Request) -> ModelMonitor | web.Response:
+        """The model the path names, or the answer why not (404 unknown, 503 not started)."""
+        monitor = self._monitor(request)
+        if monitor is None:
+            return error_response(404, "unknown model")
+        if not self._service.started:
+            return error_response(503, "drift engine not started")
+        return monitor
+
     async def list(self, request: web.Request) -> web.Response:
         """`GET /api/drift`: every model's latest evaluation."""
         models = []
@@ -183,11 +192,9 @@ class DriftApi:
 
     async def show(self, request: web.Request) -> web.Response:
         """`GET /api/drift/{namespace}/{name}`: a model's history, from the table."""
-        monitor = self._monitor(request)
-        if monitor is None:
-            return error_response(404, "unknown model")
-        if not self._service.started:
-            return error_response(503, "drift engine not started")
+        monitor = self._started_monitor(request)
+        if isinstance(monitor, web.Response):
+            return monitor
         try:
             history = await self._service.history.recent(
                 monitor.config.namespace, monitor.config.name
@@ -199,11 +206,9 @@ class DriftApi:
 
     async def evaluate(self, request: web.Request) -> web.Response:
         """`POST /api/drift/{namespace}/{name}/evaluate`: evaluate one model now."""
-        monitor = self._monitor(request)
-        if monitor is None:
-            return error_response(404, "unknown model")
-        if not self._service.started:
-            return error_response(503, "drift engine not started")
+        monitor = self._started_monitor(request)
+        if isinstance(monitor, web.Response):
+            return monitor
         try:
             evaluation = await self._service.evaluate_now(monitor)
         except HistoryUnavailable as exc:  # several replicas: the shared database failed

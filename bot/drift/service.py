@@ -16,7 +16,6 @@ to `close`. The routes are `drift.endpoints`'; they hand parsed events to `accep
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from bot.background import stop
 from bot.config_sections.drift import DriftSettings
 from bot.drift.endpoints import DriftApi
 from bot.drift.gauges import DriftMetrics
@@ -132,11 +132,8 @@ class DriftService:
 
     async def close(self) -> None:
         """Stop evaluating and write the state of every model."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         if self._started:
             async with self._lock:
                 await self._persist()

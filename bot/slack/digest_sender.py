@@ -1,7 +1,7 @@
 """Posting and refreshing a channel's storm digest: one digest message per channel.
 
 Called by `slack.sender` for each channel `slack.digest.Storm` says is due. The digest's
-message lives in the Slack tables (`SlackStore.claim_digest`): a replica claims the
+message lives in the Slack tables (`SlackStore.digests`): a replica claims the
 channel's digest row before a post or an update (PostgreSQL: a row lock and a claim
 expiry, so two replicas never post a digest for the same storm), adds the groups its own
 storm listed, and renders every group any replica listed. The ts of its first post is
@@ -46,7 +46,7 @@ class DigestSender:
         storm = self._storm
         # Changes from now on need another refresh; this one may have read before them.
         storm.dirty.discard(channel)
-        claim = await self._tables.claim_digest(channel, storm.listed.get(channel, []))
+        claim = await self._tables.digests.claim_digest(channel, storm.listed.get(channel, []))
         if claim is None:  # another replica is posting or updating it right now
             storm.dirty.add(channel)
             return storm.interval
@@ -58,7 +58,7 @@ class DigestSender:
             return wait
         finally:
             if channel in storm.listed:  # (ended: the row is gone with its claim)
-                await self._tables.digest_done(channel, posted, claim.ts)
+                await self._tables.digests.digest_done(channel, posted, claim.ts)
 
     async def _refresh(
         self, channel: str, now: float, claim: DigestClaim
@@ -79,7 +79,7 @@ class DigestSender:
                 del storm.listed[channel]
                 storm.digest_ts.pop(channel, None)
                 storm.last_body.pop(channel, None)
-                await self._tables.end_digest(channel)
+                await self._tables.digests.end_digest(channel)
             return storm.interval, None
         ts = claim.ts
         key: Key = ("update",) if ts else ("post", channel)

@@ -17,7 +17,7 @@ from typing import Any
 from bot.model.report import TriageReport
 from bot.slack.digest_tables import SqliteDigests
 from bot.slack.render import MessageState
-from bot.slack.tables import DigestClaim, GroupMessage, Head, MessageRef, Op
+from bot.slack.tables import GroupMessage, Head, MessageRef, Op
 from bot.store.group_commit import Statement
 from bot.store.sqlite import Store, now_text
 
@@ -60,7 +60,7 @@ class SlackTables:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._digests = SqliteDigests(store)
+        self.digests = SqliteDigests(store)
 
     async def ensure(self) -> None:
         """Create the tables when missing."""
@@ -235,18 +235,6 @@ class SlackTables:
                 (state.to_json(), now_text(), group_id),
             )
         )
-
-    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
-        """Claim the channel's storm digest (`slack.digest_tables`)."""
-        return await self._digests.claim_digest(channel, listed)
-
-    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
-        """Release the digest's claim, recording its first post (`slack.digest_tables`)."""
-        await self._digests.digest_done(channel, posted, previous)
-
-    async def end_digest(self, channel: str) -> None:
-        """Forget the channel's digest: the storm is over (`slack.digest_tables`)."""
-        await self._digests.end_digest(channel)
 
 
 def _op_statements(group_id: str, ops: list[Op]) -> list[Statement]:

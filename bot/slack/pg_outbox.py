@@ -27,7 +27,7 @@ import asyncpg
 from bot.model.report import TriageReport
 from bot.slack.digest_tables import PgDigests
 from bot.slack.render import MessageState
-from bot.slack.tables import DigestClaim, GroupMessage, Head, MessageRef, Op
+from bot.slack.tables import GroupMessage, Head, MessageRef, Op
 
 # An op nobody holds: pending, or being sent by a replica whose claim ran out (or with no
 # claim at all: a row `migrate-store` copied from SQLite mid-send).
@@ -49,7 +49,7 @@ class PgSlackTables:
         self._pool = pool
         self.replica = replica
         self._claim = timedelta(seconds=claim_seconds)
-        self._digests = PgDigests(pool, replica, self._claim)
+        self.digests = PgDigests(pool, replica, self._claim)
 
     async def ensure(self) -> None:
         """Nothing to create: the store's migrations made the tables."""
@@ -239,18 +239,6 @@ class PgSlackTables:
             group_id,
             state.to_json(),
         )
-
-    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
-        """Claim the channel's storm digest (`slack.digest_tables`)."""
-        return await self._digests.claim_digest(channel, listed)
-
-    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
-        """Release the digest's claim, recording its first post (`slack.digest_tables`)."""
-        await self._digests.digest_done(channel, posted, previous)
-
-    async def end_digest(self, channel: str) -> None:
-        """Forget the channel's digest: the storm is over (`slack.digest_tables`)."""
-        await self._digests.end_digest(channel)
 
 
 class _Lost(Exception):

@@ -95,8 +95,27 @@ class DigestClaim:
     listed: tuple[str, ...]
 
 
+class DigestStore(Protocol):
+    """The storm digests' rows (`slack.digest_tables`), one per channel."""
+
+    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
+        """Claim the channel's digest, adding `listed` to its groups; None while another
+        replica holds it."""
+
+    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
+        """Release the digest claim; with `posted`, record its first post's ts (only while
+        the digest still has `previous`)."""
+
+    async def end_digest(self, channel: str) -> None:
+        """The storm is over: forget the channel's digest (the next storm posts anew)."""
+
+
 class SlackStore(Protocol):
     """The outbox and message rows, whichever database holds them."""
+
+    @property
+    def digests(self) -> DigestStore:
+        """The channels' storm digests, on the same database."""
 
     async def ensure(self) -> None:
         """Create the tables when missing (PostgreSQL: the migrations did)."""
@@ -147,14 +166,3 @@ class SlackStore(Protocol):
 
     async def save_state(self, group_id: str, state: MessageState) -> None:
         """Store what people did with the message."""
-
-    async def claim_digest(self, channel: str, listed: list[str]) -> DigestClaim | None:
-        """Claim the channel's digest, adding `listed` to its groups; None while another
-        replica holds it."""
-
-    async def digest_done(self, channel: str, posted: str | None, previous: str | None) -> None:
-        """Release the digest claim; with `posted`, record its first post's ts (only while
-        the digest still has `previous`)."""
-
-    async def end_digest(self, channel: str) -> None:
-        """The storm is over: forget the channel's digest (the next storm posts anew)."""

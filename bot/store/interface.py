@@ -8,6 +8,7 @@ runs one suite against both.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -72,3 +73,24 @@ class NotificationStore(Protocol):
 
         Cheap enough for every webhook and readiness probe (PostgreSQL: cached ~1 s).
         """
+
+
+def triage_row(report: TriageReport) -> tuple[Any, ...]:
+    """The `triages` row's values of a report, in the order both stores' upserts bind
+    them: group_key, status, alertname, severity, alert_count, truncated_alerts, verdict,
+    confidence, first_seen, updated_at, resolved_at, report (JSON text)."""
+    resolved = report.finished_at.isoformat() if report.status == "resolved" else None
+    return (
+        report.group_key,
+        report.status,
+        report.alertname,
+        report.severity,
+        report.alert_count,
+        report.truncated_alerts,
+        report.verdict.category,
+        report.verdict.confidence,
+        report.started_at.isoformat(),
+        report.finished_at.isoformat(),
+        resolved,
+        json.dumps(report.to_dict()),
+    )

@@ -22,7 +22,7 @@ import aiosqlite
 
 from bot.model.report import TriageReport
 from bot.store.group_commit import GroupCommitWriter, Statement
-from bot.store.interface import PendingNotification
+from bot.store.interface import PendingNotification, triage_row
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,6 @@ class Store:
 
     async def save_report(self, report: TriageReport, finished: int | None = None) -> None:
         """Insert or update the group's triage row; mark `finished` done in the same commit."""
-        resolved = report.finished_at.isoformat() if report.status == "resolved" else None
         upsert: Statement = (
             """
             INSERT INTO triages (group_key, status, alertname, severity, alert_count,
@@ -268,13 +267,8 @@ class Store:
                 updated_at = excluded.updated_at, resolved_at = excluded.resolved_at,
                 report = excluded.report
             """,
-            (
-                report.group_key, report.status, report.alertname, report.severity,
-                report.alert_count, report.truncated_alerts, report.verdict.category,
-                report.verdict.confidence, report.started_at.isoformat(),
-                report.finished_at.isoformat(), resolved, json.dumps(report.to_dict()),
-            ),
-        )  # fmt: skip
+            triage_row(report),
+        )
         statements: tuple[Statement, ...] = (upsert,)
         if finished is not None:
             done: Statement = (

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot.background import stop
 from bot.model.report import TriageReport
 from bot.triage.processing import Triager
 
@@ -127,9 +128,7 @@ class LeasedLoop:
             # A store error: the rest stays pending for the next claim (here or elsewhere).
             log.exception("triage round failed", extra={"group_key": claim.group_key})
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            await stop(renewing)
             if not lost.is_set():
                 try:
                     await self._leases.release(claim.group_key)

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from bot.model.report import TriageReport
-from bot.store.interface import PendingNotification
+from bot.store.interface import PendingNotification, triage_row
 from bot.store.postgres.migrations import migrate
 
 # `unreachable` asks the database at most this often, and gives it this long to answer.
@@ -223,22 +223,7 @@ def describe(exc: BaseException) -> str:
 
 async def upsert_triage(conn: asyncpg.Connection, report: TriageReport) -> None:
     """Insert or update the group's triage row (the caller's transaction)."""
-    resolved = report.finished_at.isoformat() if report.status == "resolved" else None
-    await conn.execute(
-        _UPSERT_TRIAGE,
-        report.group_key,
-        report.status,
-        report.alertname,
-        report.severity,
-        report.alert_count,
-        report.truncated_alerts,
-        report.verdict.category,
-        report.verdict.confidence,
-        report.started_at.isoformat(),
-        report.finished_at.isoformat(),
-        resolved,
-        json.dumps(report.to_dict()),
-    )
+    await conn.execute(_UPSERT_TRIAGE, *triage_row(report))
 
 
 # One statement, one round trip, its own transaction: take the key (or find it taken

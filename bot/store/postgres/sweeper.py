@@ -11,12 +11,12 @@ the next one runs on time: the loop survives a PostgreSQL restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 import asyncpg
 
+from bot.background import stop
 from bot.store.postgres.retention import Pruned, prune
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,5 @@ class Sweeper:
 
     async def close(self) -> None:
         """Stop sweeping."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
