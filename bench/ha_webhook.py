@@ -37,6 +37,11 @@ FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 _GROUP = re.compile(r"bench-(\d+)")
 # Production durability (the tests' replicas run SQLite with synchronous=NORMAL), quiet logs.
 QUIET_AND_DURABLE = {"TRIAGE_BOT_SQLITE_SYNCHRONOUS": "full", "TRIAGE_BOT_LOG_LEVEL": "WARNING"}
+# The defaults, not the chaos test's short lease and quick poll.
+PRODUCTION_LEASES = {
+    "TRIAGE_BOT_DATABASE__LEASE_SECONDS": "60",
+    "TRIAGE_BOT_DATABASE__POLL_SECONDS": "1",
+}
 
 
 @dataclass
@@ -143,7 +148,7 @@ async def measure(
                     data_dir=Path(tmp) / f"r{i}" / "data",
                     slack_url=slack.base_url,
                     database_url=database_url,
-                    extra=QUIET_AND_DURABLE,
+                    extra=QUIET_AND_DURABLE | (PRODUCTION_LEASES if database_url else {}),
                 )
                 running.append(Replica(f"r{i}", Path(tmp) / f"r{i}", env))
             try:

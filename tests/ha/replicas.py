@@ -75,6 +75,8 @@ def replica_environment(
         env["TRIAGE_BOT_DATABASE_URL"] = database_url
         # A SIGKILLed replica's groups are taken over after this (60 s in production).
         env["TRIAGE_BOT_DATABASE__LEASE_SECONDS"] = "2"
+        # Other replicas' webhooks never wake this one: it polls (1 s in production).
+        env["TRIAGE_BOT_DATABASE__POLL_SECONDS"] = "0.2"
     if kubeconfig is not None:
         env["KUBECONFIG"] = str(kubeconfig)
     env.update(extra or {})

@@ -148,5 +148,7 @@ async def click_on_two(
 
 
 def outcomes(slack: FakeSlack, message: Message) -> list[str]:
-    """The action outcomes posted in a message's thread."""
-    return [m.text for m in slack.thread(CHANNEL, message.ts) if m.text.startswith(("✅", "❌"))]
+    """The action outcomes posted in a message's thread (a reply may carry several lines:
+    the sender sends a group's queued replies as one)."""
+    lines = (line for m in slack.thread(CHANNEL, message.ts) for line in m.text.splitlines())
+    return [line for line in lines if line.startswith(("✅", "❌"))]

@@ -207,7 +207,9 @@ class PostgresStore:
         problem: str | None = None
         try:
             await self._pool.fetchval("SELECT 1", timeout=REACHABLE_TIMEOUT_SECONDS)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # Any failure means not reachable now: mid-restart asyncpg also raises its
+        # InternalClientError (not a PostgresError), which escaped as a 500 (tests/ha).
+        except Exception as exc:
             problem = f"database unreachable: {describe(exc)}"
         self._checked = (time.monotonic(), problem)
         return problem
