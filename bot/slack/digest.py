@@ -93,13 +93,34 @@ class Storm:
         """Something was queued: every listed digest may need a refresh."""
         self.dirty.update(c for c, listed in self.listed.items() if listed)
 
+    def _wanted(self, channel: str, now: float) -> bool:
+        """The digest may show something new: a change, or the storm has calmed (its title
+        changes, and once every group has its own message the digest ends)."""
+        return bool(self.listed.get(channel)) and (
+            channel in self.dirty or not self.raging(channel, now)
+        )
+
     def next_due(self, now: float) -> float | None:
-        """Seconds until the soonest changed digest may be refreshed (None: none changed)."""
+        """Seconds until the soonest wanted digest may be refreshed (None: none wanted)."""
         waits = [
             self.sent_at.get(c, -1e9) + self.interval - now
-            for c in self.dirty
-            if self.listed.get(c)
+            for c in list(self.listed)
+            if self._wanted(c, now)
         ]
+        return max(0.0, min(waits)) if waits else None
+
+    def next_calm(self, now: float) -> float | None:
+        """Seconds until the soonest raging storm calms down (None: none rages).
+
+        A timer, not work: the sender is idle until then (nothing could be sent now), and
+        wakes then to refresh the digest without anything else waking it.
+        """
+        waits = []
+        for channel in self.listed:
+            opened = sorted(t for t, _ in self.opened.get(channel, ()) if t >= now - STORM_WINDOW)
+            excess = len(opened) - self.threshold
+            if excess > 0:
+                waits.append(opened[excess - 1] + STORM_WINDOW - now)
         return max(0.0, min(waits)) if waits else None
 
     def _recent(self, channel: str, now: float) -> list[str]:
@@ -113,9 +134,12 @@ class Storm:
         return len(self._recent(channel, now)) > self.threshold
 
     def due(self, now: float) -> list[str]:
-        """Channels whose digest should be posted or refreshed now."""
+        """Channels whose digest should be posted or refreshed now: wanted (see `_wanted`)
+        and its last refresh at least `interval` ago. An unchanged digest of a raging
+        storm is not refreshed on a timer: that would keep the sender busy (never idle)
+        for the whole storm, reading the tables every interval for nothing."""
         return [
             c
-            for c, listed in self.listed.items()
-            if listed and now - self.sent_at.get(c, -1e9) >= self.interval
+            for c in list(self.listed)
+            if self._wanted(c, now) and now - self.sent_at.get(c, -1e9) >= self.interval
         ]

@@ -147,7 +147,8 @@ class Sender:
                 wait = 0.0
             elif wait is None:
                 self._idle.set()
-                wait = MAX_WAIT * 30
+                calm = self._storm.next_calm(self._clock())
+                wait = MAX_WAIT * 30 if calm is None else min(calm + 0.01, MAX_WAIT * 30)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
@@ -181,6 +182,7 @@ class Sender:
             await self._send_head(head)
             sent = True
         if sent:
+            self._storm.touch()  # a group's own message changes its line in the digest
             return 0.0
         if soonest is None:
             return None
