@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, running_fake_slack  # noqa: E402
 from tests.fakes.slack_rules import RateLimits  # noqa: E402
 
-TOKEN = "bench-token"
+TOKEN = "storm-bench-webhook-token"  # both tokens need 16 characters or more
 CHANNEL = "CSTORM"
 STEPS = 4
 LIMIT_DEADLINE = 180.0
@@ -88,6 +88,7 @@ def _start(port: int, data_dir: str, slack: FakeSlack) -> subprocess.Popen[bytes
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TRIAGE_BOT_", "SLACK_"))},
         "TRIAGE_BOT_WEBHOOK_TOKEN": TOKEN,
+        "TRIAGE_BOT_API_TOKEN": TOKEN,  # /api/triages tells when every triage is stored
         "TRIAGE_BOT_DATA_DIR": data_dir,
         "TRIAGE_BOT_LOG_LEVEL": "WARNING",
         "TRIAGE_BOT_SQLITE_SYNCHRONOUS": "normal",
