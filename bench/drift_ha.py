@@ -33,7 +33,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
 import numpy as np  # noqa: E402
 from aiohttp import web  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
@@ -43,7 +42,11 @@ from bot.config_sections.drift import DriftModelSettings, DriftSettings  # noqa:
 from bot.drift.service import DriftService  # noqa: E402
 from bot.store.postgres.store import PostgresStore  # noqa: E402
 from bot.store.sqlite import Store  # noqa: E402
-from tests.store.postgres_server import PostgresServer, remove_server, start_server  # noqa: E402
+from tests.store.postgres_server import (
+    fresh_database,
+    remove_server,
+    start_server,
+)  # noqa: E402
 
 FEATURES = 50
 
@@ -73,16 +76,6 @@ def _headers(i: int) -> dict[str, str]:
         "ce-inferenceservicename": "m",
         "ce-namespace": "ml",
     }
-
-
-async def _fresh_database(server: PostgresServer, name: str) -> str:
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return server.url(name)
 
 
 @asynccontextmanager
@@ -181,10 +174,10 @@ async def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 sqlite: list[Store | PostgresStore] = [Store(Path(tmp) / "bench.sqlite3")]
                 runs["sqlite"].append(await _measure(sqlite, args.events, args.senders, bodies))
-            url = await _fresh_database(server, "drift_bench")
+            url = await fresh_database(server, "drift_bench")
             one: list[Store | PostgresStore] = [PostgresStore(url)]
             runs["pg1"].append(await _measure(one, args.events, args.senders, bodies))
-            url = await _fresh_database(server, "drift_bench")
+            url = await fresh_database(server, "drift_bench")
             two: list[Store | PostgresStore] = [PostgresStore(url), PostgresStore(url)]
             runs["pg2"].append(await _measure(two, args.events, args.senders, bodies))
     finally:

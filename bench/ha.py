@@ -33,25 +33,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
 import ha_webhook  # noqa: E402  (beside this script)
 
 from bot.store.postgres.leases import Leases  # noqa: E402
 from bot.store.postgres.store import PostgresStore  # noqa: E402
 from bot.store.sqlite import Store  # noqa: E402
-from tests.store.postgres_server import PostgresServer, remove_server, start_server  # noqa: E402
+from tests.store.postgres_server import (
+    PostgresServer,
+    fresh_database,
+    remove_server,
+    start_server,
+)  # noqa: E402
 
 BODY = '{"version": "4", "status": "firing", "alerts": []}' + " " * 2000
-
-
-async def _fresh_database(server: PostgresServer, name: str) -> str:
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return server.url(name)
 
 
 async def _rate(writers: int, seconds: float, send: Callable[[int], Awaitable[int]]) -> float:
@@ -89,7 +83,7 @@ async def sqlite_rate(writers: int, seconds: float) -> float:
 async def postgres_rate(
     server: PostgresServer, writers: int, seconds: float, replicas: int
 ) -> float:
-    url = await _fresh_database(server, "bench")
+    url = await fresh_database(server, "bench")
     stores = [PostgresStore(url) for _ in range(replicas)]
     for store in stores:
         await store.open()
@@ -109,7 +103,7 @@ async def postgres_rate(
 
 
 async def lease_drain(server: PostgresServer, notifications: int = 2000) -> float:
-    url = await _fresh_database(server, "bench")
+    url = await fresh_database(server, "bench")
     stores = [PostgresStore(url) for _ in range(2)]
     for store in stores:
         await store.open()
@@ -167,7 +161,7 @@ async def webhook_level(server: PostgresServer, args: argparse.Namespace) -> Non
     to_slack: dict[str, list[float]] = {name: [] for name in setups}
     for _ in range(args.rounds):
         for name, (postgres, replicas) in setups.items():
-            url = await _fresh_database(server, "bench") if postgres else None
+            url = await fresh_database(server, "bench") if postgres else None
             result = await ha_webhook.measure(
                 url, replicas, senders=args.senders, seconds=args.seconds,
                 groups=args.latency_groups,

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestServer
 
-from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_slack import FakeSlack, running_fake_slack
 from tests.ha.replicas import TOKEN, Replica, replica_environment
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -59,14 +58,8 @@ class TimedSlack(FakeSlack):
 
 @contextlib.asynccontextmanager
 async def timed_slack() -> AsyncIterator[TimedSlack]:
-    fake = TimedSlack()
-    server = TestServer(fake.app(), host="127.0.0.1")
-    await server.start_server()
-    fake.base_url = str(server.make_url("/api/"))
-    try:
+    async with running_fake_slack(TimedSlack()) as fake:
         yield fake
-    finally:
-        await server.close()
 
 
 def body(group: int) -> bytes:

@@ -162,7 +162,7 @@ def _final_counts(slack: FakeSlack, alerts: int) -> tuple[set[str], set[str]]:
 
 
 async def _round(groups: int, alerts: int) -> dict[str, float]:
-    async with running_fake_slack() as slack, aiohttp.ClientSession() as session:
+    async with running_fake_slack(FakeSlack()) as slack, aiohttp.ClientSession() as session:
         slack.limits = RateLimits()
         port = _free_port()
         url = f"http://127.0.0.1:{port}"

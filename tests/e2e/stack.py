@@ -236,7 +236,7 @@ async def running_stack(
     # Timed so the alert starts now: the scenario's rollout lands 8 minutes before it.
     start = datetime.now(UTC)
     async with (
-        running_fake_slack() as slack,
+        running_fake_slack(FakeSlack()) as slack,
         running_fake_kube() as kube,
         running_model_simulator([ModelTraffic(ISVC, namespace=NAMESPACE)]) as simulator,
         running_alertmanager(

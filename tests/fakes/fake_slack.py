@@ -4,7 +4,7 @@ Tests reach it through slack-sdk's `AsyncWebClient(base_url=fake.base_url)`, so 
 paths, JSON and form bodies, query parameters, `ok: false` errors, 429 with Retry-After
 and 5xx answers are exercised as against Slack. Usage::
 
-    async with running_fake_slack() as slack:
+    async with running_fake_slack(FakeSlack()) as slack:
         slack.fail("chat.postMessage", status=429, retry_after=1)   # once
         slack.fail("chat.update", error="message_not_found")        # ok: false, once
         slack.usergroups["S1"] = ["U1"]
@@ -36,7 +36,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
@@ -286,10 +286,13 @@ class FakeSlack:
         return self.calls(method)
 
 
+SlackT = TypeVar("SlackT", bound="FakeSlack")
+
+
 @asynccontextmanager
-async def running_fake_slack() -> AsyncIterator[FakeSlack]:
-    """Serve a fake Slack on a free loopback port for the duration of the block."""
-    fake = FakeSlack()
+async def running_fake_slack(fake: SlackT) -> AsyncIterator[SlackT]:
+    """Serve `fake` (a FakeSlack, or a subclass that records more) on a free loopback
+    port for the duration of the block."""
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
     fake.base_url = str(server.make_url("/api/"))

@@ -52,7 +52,7 @@ PHASES = 2 * GROUPS + GROUPS // 2  # firing, update; resolved for the even group
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[tuple[FakeSlack, FakeKube]]:
-    async with running_fake_slack() as slack, running_fake_kube() as kube:
+    async with running_fake_slack(FakeSlack()) as slack, running_fake_kube() as kube:
         yield slack, kube
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from tests.fakes.fake_slack import BOT_TOKEN, running_fake_slack
+from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, running_fake_slack
 from tests.store.postgres_server import PostgresServer
 
 from .conftest import AUTH, AppFactory, load_fixture
@@ -106,7 +106,7 @@ async def test_a_webhook_while_postgres_is_down_is_never_a_200(
 async def test_the_slack_sender_survives_a_postgres_restart(
     service: AppFactory, postgres_server: PostgresServer, postgres_url: str
 ) -> None:
-    async with running_fake_slack() as slack:
+    async with running_fake_slack(FakeSlack()) as slack:
         client, _ = await service(
             database_url=postgres_url,
             database=DATABASE,

@@ -24,7 +24,7 @@ from bot.app import create_app
 from bot.model.collector import TriageContext
 from bot.model.results import AnyEvidence
 from bot.store.postgres.leases import Leases
-from tests.fakes.fake_slack import BOT_TOKEN, running_fake_slack
+from tests.fakes.fake_slack import BOT_TOKEN, FakeSlack, running_fake_slack
 
 from .conftest import AUTH, AppFactory, Console, load_fixture, make_settings, triages_when
 
@@ -215,7 +215,7 @@ async def test_a_group_leased_by_another_replica_waits_for_the_lease(
 async def test_slack_gets_one_message_per_group_from_the_postgres_service(
     on_postgres: AppFactory,
 ) -> None:
-    async with running_fake_slack() as slack:
+    async with running_fake_slack(FakeSlack()) as slack:
         client, console = await on_postgres(
             slack_bot_token=BOT_TOKEN, slack_api_url=slack.base_url, slack_channel="C-models"
         )
@@ -257,7 +257,7 @@ async def test_the_service_sweeps_expired_leases(
 async def test_two_replicas_with_slack_post_one_message_per_group_and_resolve_it_in_place(
     replicas: Replicas,
 ) -> None:
-    async with running_fake_slack() as slack:
+    async with running_fake_slack(FakeSlack()) as slack:
         (one, _), (two, _) = await replicas(
             2, slack_bot_token=BOT_TOKEN, slack_api_url=slack.base_url, slack_channel="C1"
         )

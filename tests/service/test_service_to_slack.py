@@ -13,7 +13,7 @@ from .conftest import AUTH, AppFactory, load_fixture
 
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
-    async with running_fake_slack() as fake:
+    async with running_fake_slack(FakeSlack()) as fake:
         yield fake
 
 

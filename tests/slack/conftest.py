@@ -38,7 +38,7 @@ OUTBOX_ROWS = "SELECT kind, state, attempts, last_error FROM slack_outbox ORDER 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
-    async with running_fake_slack() as fake:
+    async with running_fake_slack(FakeSlack()) as fake:
         yield fake
 
 

@@ -84,3 +84,16 @@ def remove_server(server: PostgresServer) -> None:
         server.stop("immediate")
     finally:
         shutil.rmtree(server.root, ignore_errors=True)
+
+
+async def fresh_database(server: PostgresServer, name: str) -> str:
+    """The URL of database `name` on `server`, dropped first if a run left one (benches)."""
+    import asyncpg  # here: the server helpers above need no driver
+
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return server.url(name)
